@@ -1,0 +1,61 @@
+/**
+ * The catalogue of stable error codes. Operators grep logs and manifests by code, so a code never
+ * changes meaning once released; messages may be improved freely. `docs/errors.md` documents every
+ * code here and a unit test keeps the two in sync.
+ *
+ * `retryable` is the default for errors raised with that code; a raise site may override it when it
+ * knows better (a 404 right after a write is retryable, a 404 on a read is not).
+ */
+export const ERROR_CODES = {
+  // Configuration
+  CFG_FILE_NOT_FOUND: { retryable: false, summary: 'The configuration file does not exist or cannot be read.' },
+  CFG_JOBS_INVALID: { retryable: false, summary: 'jobs.yaml has one or more problems; each is listed as file:line:col.' },
+  CFG_ENV_INVALID: { retryable: false, summary: 'An environment variable has a value exorun cannot use.' },
+  CFG_TENANT_UNKNOWN: { retryable: false, summary: 'A run names a tenant that this process’s jobs.yaml does not define.' },
+  CFG_JOB_UNKNOWN: { retryable: false, summary: 'A command or run names a job that jobs.yaml does not define.' },
+  CFG_SECRET_MISSING: { retryable: false, summary: 'A secret referenced by jobs.yaml (env var or file) is not set or empty.' },
+  CFG_WRITE_NOT_ALLOWED: { retryable: false, summary: 'A cmdlet that changes data was requested by a job without allowWrite: true.' },
+
+  // Authentication
+  AUTH_CERT_NOT_FOUND: { retryable: false, summary: 'The certificate file named in jobs.yaml does not exist or cannot be read.' },
+  AUTH_CERT_INVALID: { retryable: false, summary: 'The certificate file is not a usable PEM or PFX certificate with a private key.' },
+  AUTH_CERT_PASSWORD: { retryable: false, summary: 'The PFX password is wrong or missing.' },
+  AUTH_CERT_KEY_MISMATCH: { retryable: false, summary: 'The private key does not belong to the certificate.' },
+  AUTH_CERT_EXPIRED: { retryable: false, summary: 'The certificate is expired or not yet valid.' },
+  AUTH_CLIENT_REJECTED: { retryable: false, summary: 'The token endpoint rejected the application credentials (wrong client id, key or certificate).' },
+  AUTH_CONSENT_REQUIRED: { retryable: false, summary: 'The application lacks admin consent or the Exchange.ManageAsApp permission in this tenant.' },
+  AUTH_TENANT_NOT_FOUND: { retryable: false, summary: 'The authority does not know the tenant (organization or tenant id).' },
+  AUTH_UNAVAILABLE: { retryable: true, summary: 'The token endpoint could not be reached or answered with a server error.' },
+  AUTH_FAILED: { retryable: false, summary: 'Token acquisition failed for a reason not covered by a more specific code.' },
+
+  // Exchange Online / Security & Compliance calls
+  EXO_UNAUTHORIZED: { retryable: false, summary: 'The service refused the access token even after a fresh token was acquired.' },
+  EXO_CMDLET_UNKNOWN: { retryable: false, summary: 'The service does not know the cmdlet, or the caller’s roles do not include it.' },
+  EXO_ACCESS_DENIED: { retryable: false, summary: 'The caller is not allowed to run this cmdlet or read this object.' },
+  EXO_BAD_REQUEST: { retryable: false, summary: 'The service rejected a parameter or its value.' },
+  EXO_NOT_FOUND: { retryable: false, summary: 'The object named by a parameter does not exist.' },
+  EXO_THROTTLED: { retryable: true, summary: 'The service asked us to slow down (429 or a concurrency refusal).' },
+  EXO_UNAVAILABLE: { retryable: true, summary: 'The service was unreachable or answered 503/504.' },
+  EXO_SERVER_ERROR: { retryable: true, summary: 'The service failed with an unexpected server error.' },
+  EXO_CURSOR_EXPIRED: { retryable: true, summary: 'A paging cursor expired; the cmdlet must be restarted from the first page.' },
+  EXO_UNTRUSTED_HOST: { retryable: false, summary: 'A redirect or next-page link pointed outside the tenant’s cloud; the token was not sent.' },
+  EXO_BAD_RESPONSE: { retryable: true, summary: 'The service answered with a body exorun could not read.' },
+  EXO_TIMEOUT: { retryable: true, summary: 'A request exceeded its time limit.' },
+
+  // Limits, queue, storage, runs
+  LIMIT_LEASE_LOST: { retryable: true, summary: 'This worker lost its connection slot (lease) for the tenant and stopped sending.' },
+  QUEUE_PAYLOAD_INVALID: { retryable: false, summary: 'A queued run carries a payload this version cannot read.' },
+  REDIS_UNAVAILABLE: { retryable: true, summary: 'Redis could not be reached.' },
+  REDIS_NOT_INSTALLED: { retryable: false, summary: 'REDIS_URL is unset and no redis-server is installed to start a private one.' },
+  STORE_WRITE_FAILED: { retryable: true, summary: 'An output file could not be written.' },
+  RUN_TIMEOUT: { retryable: true, summary: 'The run exceeded its time limit and was aborted.' },
+  RUN_ABORTED: { retryable: true, summary: 'The run was aborted by a shutdown; it will be picked up again.' },
+  SIMULATOR_UNAVAILABLE: { retryable: true, summary: 'The simulated tenant could not be provisioned or reached.' },
+  INTERNAL: { retryable: false, summary: 'An unexpected internal error; the message and cause say more.' },
+} as const satisfies Record<string, { retryable: boolean; summary: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}

@@ -1,0 +1,267 @@
+/**
+ * Ports: the interfaces between exorun's parts. The worker (composition root) wires real adapters
+ * into them; unit tests may fake them. Nothing here does I/O.
+ *
+ * Glossary — use these words the same way everywhere:
+ * - **job**: a named entry under `jobs:` in jobs.yaml: what to run (service, cmdlet, parameters),
+ *   for which tenant, when (schedule) and which outputs to write.
+ * - **schedule**: a job's cron expression (optional seconds field) plus an IANA time zone. The
+ *   scheduler turns it into a BullMQ job scheduler.
+ * - **tick**: one firing of a schedule. A tick becomes one run per tenant of the job.
+ * - **run**: one execution of a job for one tenant, identified by a run id. It is a BullMQ job on
+ *   the runs queue; it may take several attempts.
+ * - **attempt**: one try of a run that got as far as calling the service. Waiting for a slot is not
+ *   an attempt.
+ * - **tenant**: a Microsoft 365 organization declared under `tenants:`: cloud, credentials, limits.
+ * - **service**: `exo` (Exchange Online) or `ipps` (Security & Compliance).
+ * - **slot / lease**: permission to have calls in flight for one (tenant, service). A tenant has
+ *   `limit` slots per service (default 3); a lease is one held slot, with a TTL kept alive by a
+ *   heartbeat, stored in Redis so the bound holds across every worker process.
+ * - **page**: one HTTP response of a cmdlet; cmdlets page with `@odata.nextLink`.
+ * - **output set**: the files one run writes (JSONL, CSV, …) plus its manifest.
+ */
+
+/** The two admin services exorun talks to. */
+export type ServiceName = 'exo' | 'ipps';
+
+export const SERVICE_NAMES: readonly ServiceName[] = ['exo', 'ipps'];
+
+/** Wall-clock time, injectable for tests. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/* ---------------------------------------------------------------- HTTP */
+
+/** A fully read HTTP response; bodies of admin calls are small enough per page. */
+export interface HttpResponse {
+  status: number;
+  /** Header names in lower case; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  headers?: Record<string, string>;
+  body?: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * The one HTTP client of the process. Redirects are never followed automatically: the IPPS 302 and
+ * every nextLink are checked against the tenant's cloud before a token is sent there.
+ */
+export interface HttpTransport {
+  request(request: HttpRequest): Promise<HttpResponse>;
+  close(): Promise<void>;
+}
+
+/* ---------------------------------------------------------------- clouds and tokens */
+
+/** Where one service of one cloud lives and which token audience it expects. */
+export interface ServiceEndpoint {
+  /** Origin of the admin API, e.g. `https://outlook.office365.com`. */
+  baseUrl: string;
+  /** Token resource (audience); the scope is `${resource}/.default`. */
+  resource: string;
+  /**
+   * Hosts a token may be sent to: exact `host[:port]`, or `*.suffix` for any sub-domain (the IPPS
+   * regional hosts). nextLinks and redirects outside this list are refused.
+   */
+  trustedHosts: readonly string[];
+}
+
+export interface CloudEndpoints {
+  cloud: string;
+  /** e.g. `https://login.microsoftonline.com`. */
+  authorityHost: string;
+  exo: ServiceEndpoint;
+  ipps: ServiceEndpoint;
+}
+
+export interface AccessToken {
+  /** The bearer token. Never log it. */
+  readonly token: string;
+  readonly expiresOnMs: number;
+  /** The `tid` claim: the tenant GUID, used in admin URLs and the anchor mailbox. */
+  readonly tenantId: string;
+}
+
+export interface TokenRequest {
+  resource: string;
+  /** Skip every cache (after a 401). */
+  forceRefresh?: boolean;
+  /** A CAE claims challenge from a 401, passed to the token endpoint. */
+  claims?: string;
+  signal?: AbortSignal;
+}
+
+export interface TokenProvider {
+  /** `app-only` for certificates, `delegated` for signed-in accounts (affects X-AnchorMailbox). */
+  readonly mode: 'app-only' | 'delegated';
+  /** For delegated sessions, the signed-in user principal name. */
+  readonly account?: string;
+  getToken(request: TokenRequest): Promise<AccessToken>;
+}
+
+/* ---------------------------------------------------------------- Exchange */
+
+export interface CmdletRequest {
+  /** The tenant's GUID or verified domain, as used in the admin URL. */
+  tenant: string;
+  service: ServiceName;
+  cmdlet: string;
+  parameters: Readonly<Record<string, unknown>>;
+  /** Properties to keep; sent as `$select` and applied client-side as well. */
+  select?: readonly string[];
+  /** `Prefer: odata.maxpagesize` (1–1000). */
+  pageSize?: number;
+}
+
+export interface CmdletPage {
+  /** 0-based. */
+  index: number;
+  /** Objects of this page, OData annotations removed. */
+  objects: Record<string, unknown>[];
+  warnings: string[];
+  /** Non-terminating errors reported by the cmdlet (`@adminapi.errors`). */
+  errors: unknown[];
+  /** The service's `request-id` header, for support cases. */
+  requestId: string | undefined;
+  /** Our `client-request-id` for this page. */
+  clientRequestId: string;
+}
+
+export interface InvokeOptions {
+  signal?: AbortSignal;
+  /**
+   * Called before every HTTP request, including retries and next pages. The worker uses it to
+   * check that its lease is still held (fencing); throwing stops the cmdlet before anything is sent.
+   */
+  beforeRequest?: () => Promise<void>;
+}
+
+export interface ExchangeClient {
+  /** Runs a cmdlet and yields its pages as they arrive; memory stays bounded by one page. */
+  invoke(request: CmdletRequest, options?: InvokeOptions): AsyncIterable<CmdletPage>;
+}
+
+/* ---------------------------------------------------------------- limits */
+
+export interface LeaseKey {
+  tenant: string;
+  service: ServiceName;
+}
+
+export interface Lease {
+  readonly key: LeaseKey;
+  readonly holderId: string;
+  /** Aborted as soon as the lease is known to be lost (heartbeat failed or expired). */
+  readonly signal: AbortSignal;
+  /** Throws LIMIT_LEASE_LOST unless the lease is still held according to Redis. */
+  assertHeld(): Promise<void>;
+  /** Gives the slot back; idempotent. */
+  release(): Promise<void>;
+}
+
+export type AcquireResult =
+  | { granted: true; lease: Lease }
+  | {
+      granted: false;
+      /** When it is worth asking again, in ms from now. */
+      retryAfterMs: number;
+      /** 0-based place among the waiters for this key. */
+      position: number;
+    };
+
+export interface AcquireRequest {
+  /** Unique per attempt: a re-delivered run must never refresh a zombie's lease. */
+  holderId: string;
+  /** Stable across re-delays of the same run, so waiting keeps its place in line. */
+  waiterId: string;
+  /** Slots for this key. */
+  limit: number;
+}
+
+export interface TenantLimiter {
+  acquire(key: LeaseKey, request: AcquireRequest): Promise<AcquireResult>;
+  /** Drops a waiter that gave up (run failed or removed) so it does not block the line. */
+  forgetWaiter(key: LeaseKey, waiterId: string): Promise<void>;
+}
+
+/* ---------------------------------------------------------------- outputs */
+
+export type OutputFormat = 'jsonl' | 'csv';
+
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['jsonl', 'csv'];
+
+export type RunStatus = 'succeeded' | 'failed';
+
+export interface RunDescriptor {
+  runId: string;
+  job: string;
+  tenant: string;
+  service: ServiceName;
+  cmdlet: string;
+  parameters: Readonly<Record<string, unknown>>;
+  select?: readonly string[];
+  formats: readonly OutputFormat[];
+  /** The schedule's fire time, when the run came from a schedule. */
+  scheduledFor?: string;
+  /** The calendar date (YYYY-MM-DD) in the job's time zone; the output folder. */
+  localDate: string;
+  attempt: number;
+}
+
+export interface ManifestFile {
+  format: OutputFormat;
+  /** Path relative to the output root. */
+  path: string;
+  bytes: number;
+  objects: number;
+  sha256: string;
+}
+
+export interface Manifest {
+  manifestVersion: 1;
+  runId: string;
+  job: string;
+  tenant: string;
+  service: ServiceName;
+  cmdlet: string;
+  parameters: Record<string, unknown>;
+  select?: string[];
+  scheduledFor?: string;
+  attempt: number;
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  status: RunStatus;
+  objectCount: number;
+  pageCount: number;
+  files: ManifestFile[];
+  warnings: string[];
+  errors: unknown[];
+  requestIds: string[];
+  failure?: { code: string; message: string };
+}
+
+/** One run's output in progress: files stay under temporary names until `commit`. */
+export interface RunOutput {
+  /** Appends one page; resolves once the data is handed to the file system. */
+  writePage(page: CmdletPage): Promise<void>;
+  /** Renames files into place and writes the manifest last. */
+  commit(): Promise<Manifest>;
+  /** Removes the temporary files and writes a failure manifest. */
+  fail(failure: { code: string; message: string }): Promise<Manifest>;
+}
+
+export interface OutputStore {
+  readonly root: string;
+  begin(run: RunDescriptor): Promise<RunOutput>;
+}

@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
+    // forks (not threads): integration tests spawn and signal child processes, and env such as
+    // NODE_EXTRA_CA_CERTS only applies at process start.
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Integration files start worker processes and servers; running every file at once on a
+    // two-core CI machine makes timings noisy. Unit files are quick either way.
+    maxWorkers: 2,
+  },
+});
