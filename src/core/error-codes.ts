@@ -48,6 +48,7 @@ export const ERROR_CODES = {
   REDIS_UNAVAILABLE: { retryable: true, summary: 'Redis could not be reached.' },
   REDIS_NOT_INSTALLED: { retryable: false, summary: 'REDIS_URL is unset and no redis-server is installed to start a private one.' },
   STORE_WRITE_FAILED: { retryable: true, summary: 'An output file could not be written.' },
+  STORE_READ_FAILED: { retryable: false, summary: 'A stored manifest or output file could not be read.' },
   RUN_TIMEOUT: { retryable: true, summary: 'The run exceeded its time limit and was aborted.' },
   RUN_ABORTED: { retryable: true, summary: 'The run was aborted by a shutdown; it will be picked up again.' },
   SIMULATOR_UNAVAILABLE: { retryable: true, summary: 'The simulated tenant could not be provisioned or reached.' },

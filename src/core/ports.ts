@@ -26,6 +26,20 @@ export type ServiceName = 'exo' | 'ipps';
 
 export const SERVICE_NAMES: readonly ServiceName[] = ['exo', 'ipps'];
 
+/**
+ * Microsoft clouds exorun can address, plus `simulated` (the built-in simulator). The endpoint table
+ * lives in src/auth; the names live here so config and auth agree without importing each other.
+ */
+export const CLOUD_NAMES = ['commercial', 'gcc', 'gcchigh', 'dod', 'china', 'germany', 'simulated'] as const;
+
+export type CloudName = (typeof CLOUD_NAMES)[number];
+
+/**
+ * Where to read a secret (a PFX password, a key): an environment variable or a file. jobs.yaml
+ * holds only these references, never the secret itself.
+ */
+export type SecretRef = { readonly env: string } | { readonly file: string };
+
 /** Wall-clock time, injectable for tests. */
 export interface Clock {
   now(): number;

@@ -1,0 +1,70 @@
+import type { CloudName, OutputFormat, SecretRef, ServiceName } from '../core/ports.js';
+
+export type { SecretRef } from '../core/ports.js';
+
+/**
+ * The loaded configuration with every default applied and every path made absolute. Objects are
+ * frozen: a running scheduler or worker never sees a half-updated configuration; a reload builds a
+ * new one.
+ */
+export interface ExorunConfig {
+  /** Absolute path of the jobs.yaml this came from. */
+  readonly file: string;
+  readonly version: 1;
+  readonly tenants: Readonly<Record<string, TenantConfig>>;
+  readonly jobs: Readonly<Record<string, JobConfig>>;
+}
+
+export interface CertificateAuthConfig {
+  readonly type: 'certificate';
+  readonly clientId: string;
+  /** Absolute path of the PEM or PFX file. */
+  readonly certificatePath: string;
+  readonly keyPath?: string;
+  readonly password?: SecretRef;
+  readonly sendX5c: boolean;
+}
+
+export interface SimulatedTenantConfig {
+  readonly seed: number;
+  readonly mailboxes: number;
+  readonly latencyMs?: number;
+  readonly concurrencyCap?: number;
+}
+
+export interface TenantConfig {
+  readonly name: string;
+  readonly organization: string;
+  readonly tenantId?: string;
+  readonly cloud: CloudName;
+  /** Absent only for `cloud: simulated`. */
+  readonly auth?: CertificateAuthConfig;
+  /** Slots per service, across all workers. */
+  readonly limits: Readonly<Record<ServiceName, number>>;
+  readonly simulator?: SimulatedTenantConfig;
+}
+
+export interface JobConfig {
+  readonly name: string;
+  readonly description?: string;
+  readonly enabled: boolean;
+  /** Cron expression; absent for jobs that only run on demand. */
+  readonly schedule?: string;
+  readonly timezone: string;
+  readonly tenant: string;
+  readonly service: ServiceName;
+  readonly cmdlet: string;
+  readonly parameters: Readonly<Record<string, unknown>>;
+  readonly select?: readonly string[];
+  readonly output: { readonly directory: string; readonly formats: readonly OutputFormat[] };
+  readonly pageSize: number;
+  readonly timeoutMs: number;
+  readonly allowWrite: boolean;
+}
+
+export const DEFAULT_TIMEZONE = 'UTC';
+export const DEFAULT_SLOTS = 3;
+export const DEFAULT_PAGE_SIZE = 1000;
+export const DEFAULT_TIMEOUT_MS = 3_600_000;
+export const DEFAULT_OUTPUT_FORMATS: readonly OutputFormat[] = ['jsonl', 'csv'];
+export const DEFAULT_SIMULATED_MAILBOXES = 250;

@@ -1,0 +1,116 @@
+import path from 'node:path';
+import { parseDurationMs } from '../core/time.js';
+import type { OutputFormat, ServiceName } from '../core/ports.js';
+import {
+  DEFAULT_OUTPUT_FORMATS,
+  DEFAULT_PAGE_SIZE,
+  DEFAULT_SIMULATED_MAILBOXES,
+  DEFAULT_SLOTS,
+  DEFAULT_TIMEOUT_MS,
+  DEFAULT_TIMEZONE,
+  type ExorunConfig,
+  type JobConfig,
+  type TenantConfig,
+} from './model.js';
+import type { JobInput, JobsFile, TenantInput } from './schema.js';
+
+/** Applies defaults, resolves paths against the file's folder and freezes the result. */
+export function normalizeConfig(file: JobsFile, absolutePath: string): ExorunConfig {
+  const baseDir = path.dirname(absolutePath);
+  const defaults = file.defaults ?? {};
+  const defaultOutputDir = path.resolve(baseDir, defaults.output?.directory ?? './outputs');
+  const defaultFormats = (defaults.output?.formats ?? DEFAULT_OUTPUT_FORMATS) as readonly OutputFormat[];
+
+  const tenants: Record<string, TenantConfig> = {};
+  for (const [name, tenant] of Object.entries(file.tenants)) {
+    tenants[name] = normalizeTenant(name, tenant, baseDir, {
+      exo: defaults.limits?.exo ?? DEFAULT_SLOTS,
+      ipps: defaults.limits?.ipps ?? DEFAULT_SLOTS,
+    });
+  }
+
+  const jobs: Record<string, JobConfig> = {};
+  for (const [name, job] of Object.entries(file.jobs)) {
+    jobs[name] = normalizeJob(name, job, baseDir, {
+      timezone: defaults.timezone ?? DEFAULT_TIMEZONE,
+      outputDir: defaultOutputDir,
+      formats: defaultFormats,
+      pageSize: defaults.pageSize ?? DEFAULT_PAGE_SIZE,
+    });
+  }
+
+  return deepFreeze({ file: absolutePath, version: 1, tenants, jobs });
+}
+
+function normalizeTenant(name: string, tenant: TenantInput, baseDir: string, defaultLimits: Record<ServiceName, number>): TenantConfig {
+  const cloud = tenant.cloud ?? 'commercial';
+  const auth = tenant.auth;
+  return {
+    name,
+    organization: tenant.organization.toLowerCase(),
+    ...(tenant.tenantId === undefined ? {} : { tenantId: tenant.tenantId.toLowerCase() }),
+    cloud,
+    ...(auth === undefined
+      ? {}
+      : {
+          auth: {
+            type: 'certificate' as const,
+            clientId: auth.clientId.toLowerCase(),
+            certificatePath: path.resolve(baseDir, auth.certificate.path),
+            ...(auth.certificate.keyPath === undefined ? {} : { keyPath: path.resolve(baseDir, auth.certificate.keyPath) }),
+            ...(auth.certificate.password === undefined ? {} : { password: secretRef(auth.certificate.password, baseDir) }),
+            sendX5c: auth.certificate.sendX5c ?? false,
+          },
+        }),
+    limits: { exo: tenant.limits?.exo ?? defaultLimits.exo, ipps: tenant.limits?.ipps ?? defaultLimits.ipps },
+    ...(cloud === 'simulated'
+      ? {
+          simulator: {
+            seed: tenant.simulator?.seed ?? 1,
+            mailboxes: tenant.simulator?.mailboxes ?? DEFAULT_SIMULATED_MAILBOXES,
+            ...(tenant.simulator?.latencyMs === undefined ? {} : { latencyMs: tenant.simulator.latencyMs }),
+            ...(tenant.simulator?.concurrencyCap === undefined ? {} : { concurrencyCap: tenant.simulator.concurrencyCap }),
+          },
+        }
+      : {}),
+  };
+}
+
+function normalizeJob(
+  name: string,
+  job: JobInput,
+  baseDir: string,
+  defaults: { timezone: string; outputDir: string; formats: readonly OutputFormat[]; pageSize: number },
+): JobConfig {
+  return {
+    name,
+    ...(job.description === undefined ? {} : { description: job.description }),
+    enabled: job.enabled ?? true,
+    ...(job.schedule === undefined ? {} : { schedule: job.schedule.trim() }),
+    timezone: job.timezone ?? defaults.timezone,
+    tenant: job.tenant,
+    service: (job.service ?? 'exo') as ServiceName,
+    cmdlet: job.cmdlet,
+    parameters: job.parameters ?? {},
+    ...(job.select === undefined ? {} : { select: job.select }),
+    output: {
+      directory: job.output?.directory === undefined ? defaults.outputDir : path.resolve(baseDir, job.output.directory),
+      formats: (job.output?.formats ?? defaults.formats) as readonly OutputFormat[],
+    },
+    pageSize: job.pageSize ?? defaults.pageSize,
+    timeoutMs: job.timeout === undefined ? DEFAULT_TIMEOUT_MS : (parseDurationMs(job.timeout) ?? DEFAULT_TIMEOUT_MS),
+    allowWrite: job.allowWrite ?? false,
+  };
+}
+
+function secretRef(reference: { env?: string | undefined; file?: string | undefined }, baseDir: string): { env: string } | { file: string } {
+  return reference.env !== undefined ? { env: reference.env } : { file: path.resolve(baseDir, reference.file ?? '') };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

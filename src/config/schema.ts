@@ -1,0 +1,122 @@
+import { z } from 'zod';
+import { CLOUD_NAMES, OUTPUT_FORMATS, SERVICE_NAMES } from '../core/ports.js';
+import { isValidTimeZone, parseDurationMs } from '../core/time.js';
+import { checkCronExpression } from './cron.js';
+
+/**
+ * jobs.yaml, version 1, as written by people. Every object is strict: an unknown key is an error
+ * (a typo such as `timeZone` must not be silently ignored). Defaults are applied later, in
+ * normalize.ts, so that the JSON Schema for editors shows what may be written rather than what the
+ * loader fills in.
+ */
+
+/** Job and tenant names appear in run ids, file paths and BullMQ ids: keep them plain. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const nameRule = 'letters, digits, "-" and "_", starting with a letter or digit, at most 64 characters';
+
+const name = z.string().regex(NAME_PATTERN, { message: `must use ${nameRule}` });
+
+const timeZone = z.string().refine(isValidTimeZone, {
+  message: 'is not an IANA time zone (examples: UTC, Europe/Berlin, America/New_York)',
+});
+
+const schedule = z.string().superRefine((expression, context) => {
+  const problem = checkCronExpression(expression);
+  if (problem) context.addIssue({ code: 'custom', message: problem });
+});
+
+const duration = z.union([z.string(), z.number()]).refine((value) => parseDurationMs(value) !== undefined, {
+  message: 'must be a duration such as 30s, 5m, 2h or a number of milliseconds',
+});
+
+const serviceName = z.enum(SERVICE_NAMES as [string, ...string[]]);
+const outputFormat = z.enum(OUTPUT_FORMATS as [string, ...string[]]);
+
+const slotLimit = z.number().int().min(1).max(50);
+
+const limits = z
+  .strictObject({ exo: slotLimit.optional(), ipps: slotLimit.optional() })
+  .describe('Calls in flight at once per service for a tenant, across all workers (default 3).');
+
+/** A secret is referenced, never written inline: an environment variable or a file. */
+const secretReference = z
+  .strictObject({
+    env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be an environment variable name' }).optional(),
+    file: z.string().min(1).optional(),
+  })
+  .refine((value) => (value.env === undefined) !== (value.file === undefined), {
+    message: 'give exactly one of env (an environment variable name) or file (a path)',
+  })
+  .describe('Where to read a secret: { env: NAME } or { file: path }. Secrets are never written in jobs.yaml.');
+
+const certificateAuth = z.strictObject({
+  type: z.literal('certificate'),
+  clientId: z.uuid({ message: 'must be the application (client) id, a GUID' }),
+  certificate: z.strictObject({
+    path: z.string().min(1).describe('PEM file (certificate, and the key unless keyPath is given) or PFX/P12 file.'),
+    keyPath: z.string().min(1).optional().describe('PEM private key, when it is not in the certificate file.'),
+    password: secretReference.optional().describe('Password of the PFX file or of an encrypted PEM key.'),
+    sendX5c: z.boolean().optional().describe('Send the certificate chain (x5c) for subject-name/issuer authentication.'),
+  }),
+});
+
+const simulatorSettings = z.strictObject({
+  seed: z.number().int().min(0).optional(),
+  mailboxes: z.number().int().min(0).max(1_000_000).optional(),
+  latencyMs: z.number().int().min(0).max(60_000).optional(),
+  concurrencyCap: z.number().int().min(1).max(1_000).optional(),
+});
+
+const tenant = z.strictObject({
+  organization: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/, { message: 'must be a domain such as contoso.onmicrosoft.com' })
+    .describe('The primary *.onmicrosoft.com domain of the tenant.'),
+  tenantId: z.uuid({ message: 'must be the directory (tenant) id, a GUID' }).optional(),
+  cloud: z.enum(CLOUD_NAMES).optional().describe('Microsoft cloud; `simulated` uses the built-in simulator and needs no credentials.'),
+  auth: certificateAuth.optional(),
+  limits: limits.optional(),
+  simulator: simulatorSettings.optional().describe('Seeded data and behaviour of a simulated tenant.'),
+});
+
+const output = z.strictObject({
+  formats: z.array(outputFormat).min(1).optional(),
+  directory: z.string().min(1).optional().describe('Output root, relative to this file (default ./outputs).'),
+});
+
+const parameterName = z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, { message: 'must be a cmdlet parameter name (letters and digits)' });
+
+const job = z.strictObject({
+  description: z.string().optional(),
+  enabled: z.boolean().optional(),
+  schedule: schedule.optional().describe('Cron: [seconds] minutes hours day-of-month month day-of-week. Omit for manual-only jobs.'),
+  timezone: timeZone.optional(),
+  tenant: name,
+  service: serviceName.optional(),
+  cmdlet: z.string().regex(/^[A-Za-z]+-[A-Za-z0-9]+$/, { message: 'must be a cmdlet name in Verb-Noun form, such as Get-Mailbox' }),
+  parameters: z.record(parameterName, z.unknown()).optional(),
+  select: z.array(z.string().min(1)).min(1).optional().describe('Properties to keep, in this order (sent to the service as $select).'),
+  output: output.optional(),
+  pageSize: z.number().int().min(1).max(1000).optional(),
+  timeout: duration.optional().describe('Abort the run after this long (default 1h).'),
+  allowWrite: z.boolean().optional().describe('Required for cmdlets that change data (anything but Get-, Search-, Test-, Export-).'),
+});
+
+const defaults = z.strictObject({
+  timezone: timeZone.optional(),
+  output: output.optional(),
+  pageSize: z.number().int().min(1).max(1000).optional(),
+  limits: limits.optional(),
+});
+
+export const jobsFileSchema = z.strictObject({
+  version: z.literal(1, { message: 'must be 1 (the only jobs.yaml version this exorun reads)' }),
+  defaults: defaults.optional(),
+  tenants: z.record(name, tenant),
+  jobs: z.record(name, job),
+});
+
+/** jobs.yaml exactly as written (after YAML parsing and schema checks, before defaults). */
+export type JobsFile = z.infer<typeof jobsFileSchema>;
+export type TenantInput = z.infer<typeof tenant>;
+export type JobInput = z.infer<typeof job>;
