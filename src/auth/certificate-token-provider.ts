@@ -1,0 +1,99 @@
+import { ConfidentialClientApplication, LogLevel, type AuthenticationResult } from '@azure/msal-node';
+import type { Logger } from '../core/logger.js';
+import type { AccessToken, HttpTransport, TokenProvider, TokenRequest } from '../core/ports.js';
+import type { CertificateCredential } from './certificate.js';
+import { mapMsalError } from './msal-errors.js';
+import { createMsalNetworkModule } from './msal-network.js';
+import { tenantIdFromToken } from './token-claims.js';
+
+export interface CertificateTokenProviderOptions {
+  /** e.g. `https://login.microsoftonline.com`. */
+  authorityHost: string;
+  /** Tenant GUID or primary domain; goes into the authority URL. */
+  tenant: string;
+  clientId: string;
+  credential: CertificateCredential;
+  /** Send the certificate chain (x5c) for subject-name/issuer authentication. */
+  sendX5c?: boolean;
+  transport: HttpTransport;
+  /**
+   * Treat the authority host as known so msal skips instance discovery against the public cloud.
+   * Needed for the simulator; real clouds use msal's built-in metadata.
+   */
+  trustAuthorityHost?: boolean;
+  logger?: Logger;
+  /** Re-use a cached token only while it is valid at least this long (default 5 minutes). */
+  minimumValidityMs?: number;
+}
+
+/**
+ * App-only tokens for one (tenant, application), signed-assertion flow through msal-node. Tokens
+ * are cached per resource and renewed ahead of expiry, so asking before every page is cheap and a
+ * long run never meets the one-hour cliff.
+ */
+export function createCertificateTokenProvider(options: CertificateTokenProviderOptions): TokenProvider {
+  const logger = options.logger;
+  const application = new ConfidentialClientApplication({
+    auth: {
+      clientId: options.clientId,
+      authority: `${options.authorityHost}/${options.tenant}`,
+      clientCertificate: {
+        thumbprintSha256: options.credential.thumbprintSha256,
+        privateKey: options.credential.privateKeyPem,
+        ...(options.sendX5c ? { x5c: options.credential.chainPem } : {}),
+      },
+      ...(options.trustAuthorityHost ? { knownAuthorities: [new URL(options.authorityHost).host] } : {}),
+    },
+    system: {
+      networkClient: createMsalNetworkModule(options.transport),
+      loggerOptions: {
+        piiLoggingEnabled: false,
+        logLevel: LogLevel.Warning,
+        loggerCallback: (level, message, containsPii) => {
+          if (!containsPii && level <= LogLevel.Warning) logger?.debug({ msal: message }, 'msal');
+        },
+      },
+    },
+  });
+
+  const minimumValidityMs = options.minimumValidityMs ?? 300_000;
+  const cache = new Map<string, AccessToken>();
+  // One token request per resource at a time: many pages asking at once share it.
+  const pending = new Map<string, Promise<AccessToken>>();
+
+  async function acquire(request: TokenRequest): Promise<AccessToken> {
+    let result: AuthenticationResult | null;
+    try {
+      result = await application.acquireTokenByClientCredential({
+        scopes: [`${request.resource}/.default`],
+        ...(request.forceRefresh ? { skipCache: true } : {}),
+        ...(request.claims === undefined ? {} : { claims: request.claims }),
+      });
+    } catch (error) {
+      throw mapMsalError(error, { tenant: options.tenant, clientId: options.clientId, thumbprint: options.credential.thumbprintSha256 });
+    }
+    if (!result?.accessToken) throw mapMsalError(new Error('the token endpoint returned no access token'), { tenant: options.tenant, clientId: options.clientId });
+    const token: AccessToken = {
+      token: result.accessToken,
+      expiresOnMs: result.expiresOn?.getTime() ?? Date.now() + 3_000_000,
+      tenantId: tenantIdFromToken(result.accessToken) ?? result.tenantId,
+    };
+    cache.set(request.resource, token);
+    return token;
+  }
+
+  return {
+    mode: 'app-only',
+    async getToken(request) {
+      const cached = cache.get(request.resource);
+      if (!request.forceRefresh && request.claims === undefined && cached && cached.expiresOnMs - Date.now() > minimumValidityMs) return cached;
+      const key = `${request.resource}|${request.forceRefresh ? 'force' : ''}|${request.claims ?? ''}`;
+      let inFlight = pending.get(key);
+      if (!inFlight) {
+        inFlight = acquire(request).finally(() => pending.delete(key));
+        pending.set(key, inFlight);
+      }
+      return inFlight;
+    },
+  };
+}

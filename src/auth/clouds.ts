@@ -1,0 +1,93 @@
+import { AppError } from '../core/errors.js';
+import type { CloudEndpoints, CloudName } from '../core/ports.js';
+
+/**
+ * Endpoints per Microsoft cloud, from ../shared/reference/exchange-protocol.md §6. The token
+ * resource of each service is its host URL; IPPS requests start at a global host and are
+ * redirected to a regional sub-domain, hence the `*.` entries.
+ */
+const CLOUDS: Record<Exclude<CloudName, 'simulated'>, CloudEndpoints> = {
+  commercial: {
+    cloud: 'commercial',
+    authorityHost: 'https://login.microsoftonline.com',
+    exo: {
+      baseUrl: 'https://outlook.office365.com',
+      resource: 'https://outlook.office365.com',
+      trustedHosts: ['outlook.office365.com', 'outlook.office.com'],
+    },
+    ipps: {
+      baseUrl: 'https://ps.compliance.protection.outlook.com',
+      resource: 'https://ps.compliance.protection.outlook.com',
+      trustedHosts: ['ps.compliance.protection.outlook.com', '*.ps.compliance.protection.outlook.com'],
+    },
+  },
+  // GCC uses the commercial endpoints (O365Default); only GCC High and DoD are separate clouds.
+  gcc: {
+    cloud: 'gcc',
+    authorityHost: 'https://login.microsoftonline.com',
+    exo: {
+      baseUrl: 'https://outlook.office365.com',
+      resource: 'https://outlook.office365.com',
+      trustedHosts: ['outlook.office365.com', 'outlook.office.com'],
+    },
+    ipps: {
+      baseUrl: 'https://ps.compliance.protection.outlook.com',
+      resource: 'https://ps.compliance.protection.outlook.com',
+      trustedHosts: ['ps.compliance.protection.outlook.com', '*.ps.compliance.protection.outlook.com'],
+    },
+  },
+  gcchigh: {
+    cloud: 'gcchigh',
+    authorityHost: 'https://login.microsoftonline.us',
+    exo: { baseUrl: 'https://outlook.office365.us', resource: 'https://outlook.office365.us', trustedHosts: ['outlook.office365.us'] },
+    ipps: {
+      baseUrl: 'https://ps.compliance.protection.office365.us',
+      resource: 'https://ps.compliance.protection.office365.us',
+      trustedHosts: ['ps.compliance.protection.office365.us', '*.ps.compliance.protection.office365.us'],
+    },
+  },
+  dod: {
+    cloud: 'dod',
+    authorityHost: 'https://login.microsoftonline.us',
+    exo: {
+      baseUrl: 'https://outlook-dod.office365.us',
+      resource: 'https://outlook-dod.office365.us',
+      trustedHosts: ['outlook-dod.office365.us', 'webmail.apps.mil'],
+    },
+    // DoD starts at the l5. host but the token audience is the bare host (reference §2).
+    ipps: {
+      baseUrl: 'https://l5.ps.compliance.protection.office365.us',
+      resource: 'https://ps.compliance.protection.office365.us',
+      trustedHosts: ['*.ps.compliance.protection.office365.us', 'compliance.dod.microsoft.com'],
+    },
+  },
+  china: {
+    cloud: 'china',
+    authorityHost: 'https://login.chinacloudapi.cn',
+    exo: { baseUrl: 'https://partner.outlook.cn', resource: 'https://partner.outlook.cn', trustedHosts: ['partner.outlook.cn', 'outlook.office365.cn'] },
+    ipps: {
+      baseUrl: 'https://ps.compliance.protection.partner.outlook.cn',
+      resource: 'https://ps.compliance.protection.partner.outlook.cn',
+      trustedHosts: ['ps.compliance.protection.partner.outlook.cn', '*.ps.compliance.protection.partner.outlook.cn'],
+    },
+  },
+  // Microsoft Cloud Deutschland closed on 29 Oct 2021; kept for tenants still configured that way.
+  germany: {
+    cloud: 'germany',
+    authorityHost: 'https://login.microsoftonline.de',
+    exo: { baseUrl: 'https://outlook.office.de', resource: 'https://outlook.office.de', trustedHosts: ['outlook.office.de'] },
+    ipps: {
+      baseUrl: 'https://ps.compliance.protection.outlook.de',
+      resource: 'https://ps.compliance.protection.outlook.de',
+      trustedHosts: ['ps.compliance.protection.outlook.de', '*.ps.compliance.protection.outlook.de'],
+    },
+  },
+};
+
+/** The endpoints of a named Microsoft cloud. `simulated` endpoints come from the running simulator. */
+export function cloudEndpoints(cloud: CloudName): CloudEndpoints {
+  if (cloud === 'simulated') {
+    throw new AppError('INTERNAL', 'simulated cloud endpoints come from the simulator, not the cloud table');
+  }
+  return CLOUDS[cloud];
+}

@@ -1,0 +1,76 @@
+import { AppError, type ErrorCode } from '../core/errors.js';
+import type { ServiceFailure } from './error-body.js';
+
+/** Exception names the module treats as transient (reference §1.9). */
+const TRANSIENT_EXCEPTIONS = ['DCOverloadedException', 'SuitabilityDirectoryException', 'ServerInMMException', 'ADServerSettingsChangedException', 'StorageTransientException'];
+
+const CONCURRENCY_REFUSAL = /maximum number of concurrent requests/i;
+const CURSOR_EXPIRED = /Expired or Invalid pagination request/i;
+
+export interface FailureContext {
+  cmdlet: string;
+  serviceLabel: string;
+  status: number;
+  requestId?: string | undefined;
+  clientRequestId: string;
+}
+
+/** How the client should treat a failed response before it becomes an error. */
+export type FailureKind = 'throttled' | 'transient' | 'final';
+
+/** Classifies a non-2xx answer: wait and retry in place, or stop. */
+export function classifyFailure(status: number, failure: ServiceFailure): FailureKind {
+  if (status === 429 || CONCURRENCY_REFUSAL.test(failure.text)) return 'throttled';
+  if (status === 503 || status === 504 || status === 502 || status === 408) return 'transient';
+  if (TRANSIENT_EXCEPTIONS.some((name) => failure.exceptionType?.includes(name) || failure.text.includes(name))) return 'transient';
+  return 'final';
+}
+
+/** Turns a failed response into the AppError that says what happened and what to do. */
+export function failureToError(failure: ServiceFailure, context: FailureContext, retryAfterMs?: number): AppError {
+  const { status, cmdlet, serviceLabel } = context;
+  const reason = failure.text || (failure.empty ? 'no details (empty body)' : `HTTP ${status}`);
+  const details = {
+    status,
+    cmdlet,
+    ...(context.requestId ? { requestId: context.requestId } : {}),
+    clientRequestId: context.clientRequestId,
+    ...(failure.serviceCode ? { serviceCode: failure.serviceCode } : {}),
+    ...(failure.exceptionType ? { exceptionType: failure.exceptionType } : {}),
+    ...(failure.errorId ? { errorId: failure.errorId } : {}),
+  };
+  const make = (code: ErrorCode, message: string, retryable?: boolean): AppError =>
+    new AppError(code, message, { details, ...(retryable === undefined ? {} : { retryable }), ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+
+  if (CURSOR_EXPIRED.test(reason)) {
+    return make('EXO_CURSOR_EXPIRED', `${serviceLabel} expired the paging cursor of ${cmdlet}; the run will start again from the first page. (${reason})`);
+  }
+  const kind = classifyFailure(status, failure);
+  if (kind === 'throttled') return make('EXO_THROTTLED', `${serviceLabel} throttled ${cmdlet} (HTTP ${status}): ${reason}`);
+  if (kind === 'transient') {
+    return status >= 500 || status === 408
+      ? make('EXO_UNAVAILABLE', `${serviceLabel} was unavailable for ${cmdlet} (HTTP ${status}): ${reason}`)
+      : make('EXO_SERVER_ERROR', `${serviceLabel} hit a transient server problem running ${cmdlet}: ${reason}`, true);
+  }
+  switch (status) {
+    case 400:
+      return make('EXO_BAD_REQUEST', `${serviceLabel} rejected ${cmdlet}: ${reason}`);
+    case 401:
+      return make('EXO_UNAUTHORIZED', `${serviceLabel} refused the access token for ${cmdlet} even after a fresh token was acquired; check the app's Exchange.ManageAsApp permission and role.`);
+    case 403:
+      if (failure.empty || /not recognized|is not recognized|unknown cmdlet|NotFoundException/i.test(reason)) {
+        return make(
+          'EXO_CMDLET_UNKNOWN',
+          `${serviceLabel} does not know the cmdlet ${cmdlet}, or the app's roles do not include it${failure.empty ? '' : `: ${reason}`}. Check the name and the service (exo or ipps).`,
+        );
+      }
+      return make('EXO_ACCESS_DENIED', `${serviceLabel} denied ${cmdlet}: ${reason}`);
+    case 404:
+      return make('EXO_NOT_FOUND', `${serviceLabel} could not find the object for ${cmdlet}: ${reason}`);
+    case 405:
+      return make('EXO_BAD_REQUEST', `${serviceLabel} does not accept InvokeCommand at this address (HTTP 405).`);
+    default:
+      if (status >= 500) return make('EXO_SERVER_ERROR', `${serviceLabel} failed running ${cmdlet} (HTTP ${status}): ${reason}`);
+      return make('EXO_BAD_RESPONSE', `${serviceLabel} answered ${cmdlet} with unexpected HTTP ${status}: ${reason}`);
+  }
+}

@@ -1,0 +1,54 @@
+import { AppError } from '../core/errors.js';
+
+export interface ParsedPage {
+  objects: Record<string, unknown>[];
+  warnings: string[];
+  errors: unknown[];
+  nextLink: string | undefined;
+}
+
+/**
+ * Reads one successful InvokeCommand page. OData annotations (keys containing '@', such as
+ * `EmailAddresses@odata.type`) are removed so objects are plain; `select` projects each object to
+ * those properties, in that order, matching names case-insensitively as PowerShell does.
+ */
+export function parsePage(body: Buffer, select: readonly string[] | undefined, context: Record<string, unknown>): ParsedPage {
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new AppError('EXO_BAD_RESPONSE', `The service answered 200 with a body that is not JSON (${body.length} bytes).`, { cause: error, details: context });
+  }
+  const value = json['value'];
+  if (value !== undefined && !Array.isArray(value)) {
+    throw new AppError('EXO_BAD_RESPONSE', 'The service answered 200 without a value array.', { details: context });
+  }
+  const warnings = json['@adminapi.warnings'];
+  const errors = json['@adminapi.errors'];
+  const nextLink = json['@odata.nextLink'];
+  return {
+    objects: ((value ?? []) as unknown[]).map((item) => project(stripAnnotations(item as Record<string, unknown>), select)),
+    warnings: Array.isArray(warnings) ? warnings.map(String) : [],
+    errors: Array.isArray(errors) ? errors : [],
+    nextLink: typeof nextLink === 'string' && nextLink !== '' ? nextLink : undefined,
+  };
+}
+
+export function stripAnnotations(object: Record<string, unknown>): Record<string, unknown> {
+  const plain: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(object)) {
+    if (!key.includes('@')) plain[key] = value;
+  }
+  return plain;
+}
+
+function project(object: Record<string, unknown>, select: readonly string[] | undefined): Record<string, unknown> {
+  if (!select) return object;
+  const lowerKeys = new Map(Object.keys(object).map((key) => [key.toLowerCase(), key]));
+  const projected: Record<string, unknown> = {};
+  for (const name of select) {
+    const key = Object.hasOwn(object, name) ? name : lowerKeys.get(name.toLowerCase());
+    if (key !== undefined) projected[name] = object[key];
+  }
+  return projected;
+}
