@@ -1,0 +1,1 @@
+export { createRedisTenantLimiter, type RedisLimiterOptions, type RedisTenantLimiter } from './redis-limiter.js';

@@ -1,0 +1,100 @@
+/**
+ * Lua for the per-(tenant, service) lease semaphore. Every script reads the clock with Redis TIME,
+ * so expiry never depends on worker clocks (redis-semaphore's weakness, peers §2.2). Keys of one
+ * semaphore share a hash tag so they live in one Cluster slot.
+ *
+ * KEYS[1] holders        ZSET holderId -> lease expiry (ms)
+ * KEYS[2] waiters        ZSET waiterId -> first time seen (ms): the FIFO line
+ * KEYS[3] waiterExpiry   ZSET waiterId -> when the waiter is forgotten unless it asks again (ms)
+ */
+
+const NOW_AND_PURGE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
+for _, id in ipairs(gone) do
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZREM', KEYS[3], id)
+end
+`;
+
+const KEEP_KEYS_ALIVE = `
+local keep = math.max(ttl, waiterTtl) * 2
+redis.call('PEXPIRE', KEYS[1], keep)
+redis.call('PEXPIRE', KEYS[2], keep)
+redis.call('PEXPIRE', KEYS[3], keep)
+`;
+
+/**
+ * ARGV: holderId, waiterId, limit, leaseTtlMs, waiterTtlMs
+ * Returns {granted (0|1), retryAfterMs, position, holders}.
+ * A waiter is granted only if fewer than `limit - holders` waiters stand before it (first come,
+ * first served); otherwise it joins or keeps its place in line.
+ */
+export const ACQUIRE = `${NOW_AND_PURGE}
+local holderId, waiterId = ARGV[1], ARGV[2]
+local limit, ttl, waiterTtl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+if redis.call('ZSCORE', KEYS[1], holderId) then
+  redis.call('ZADD', KEYS[1], now + ttl, holderId)
+  return {1, 0, 0, redis.call('ZCARD', KEYS[1])}
+end
+redis.call('ZADD', KEYS[2], 'NX', now, waiterId)
+redis.call('ZADD', KEYS[3], now + waiterTtl, waiterId)
+local held = redis.call('ZCARD', KEYS[1])
+local position = redis.call('ZRANK', KEYS[2], waiterId)
+${KEEP_KEYS_ALIVE}
+if position < limit - held then
+  redis.call('ZREM', KEYS[2], waiterId)
+  redis.call('ZREM', KEYS[3], waiterId)
+  redis.call('ZADD', KEYS[1], now + ttl, holderId)
+  return {1, 0, position, held + 1}
+end
+local earliest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local retryAfter = ttl
+if earliest[2] then retryAfter = math.max(1, tonumber(earliest[2]) - now) end
+return {0, retryAfter, position, held}
+`;
+
+/**
+ * ARGV: holderId, leaseTtlMs. Extends a held lease; returns 0 when it is gone (expired or taken
+ * away), which the holder must treat as losing its slot.
+ */
+export const REFRESH = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local expiry = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not expiry or tonumber(expiry) <= now then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+return 1
+`;
+
+/**
+ * ARGV: holderId, limit. Frees the slot and returns the waiters that may now proceed (at most the
+ * number of free slots, first in line first), so the caller can wake them instead of letting them
+ * sleep until their next poll.
+ */
+export const RELEASE = `${NOW_AND_PURGE}
+redis.call('ZREM', KEYS[1], ARGV[1])
+local free = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1])
+if free <= 0 then return {} end
+return redis.call('ZRANGE', KEYS[2], 0, free - 1)
+`;
+
+/** ARGV: waiterId, limit. 1 when the waiter would be granted now (without granting). */
+export const WOULD_GRANT = `${NOW_AND_PURGE}
+local position = redis.call('ZRANK', KEYS[2], ARGV[1])
+if not position then return 0 end
+if position < tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1]) then return 1 end
+return 0
+`;
+
+/** ARGV: waiterId. Removes a waiter that gave up. */
+export const FORGET_WAITER = `
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return 1
+`;

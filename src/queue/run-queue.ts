@@ -1,0 +1,73 @@
+import { Job, Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { AppError } from '../core/errors.js';
+import type { RunPayload } from './payload.js';
+
+/** Queue of runs (real work); its job ids are run ids. */
+export const RUNS_QUEUE = 'runs';
+/** Queue the job schedulers fire into; a tick becomes one run per tenant. */
+export const TICKS_QUEUE = 'ticks';
+
+/** Retries after retryable failures that did not say when to retry (throttling re-delays instead). */
+export const DEFAULT_RUN_ATTEMPTS = 3;
+
+export interface RunQueue {
+  readonly queue: Queue;
+  /**
+   * Adds a run. The run id is the BullMQ job id, so planning the same scheduled run twice (two
+   * scheduler replicas, a retried tick) adds it once; `created` says whether this call added it.
+   */
+  enqueue(payload: RunPayload, options?: { attempts?: number }): Promise<{ runId: string; created: boolean }>;
+  close(): Promise<void>;
+}
+
+export function createRunQueue(options: { connection: Redis; prefix: string }): RunQueue {
+  const queue = new Queue(RUNS_QUEUE, { connection: options.connection, prefix: options.prefix });
+  return {
+    queue,
+    async enqueue(payload, enqueueOptions = {}) {
+      const job = await queue.add(payload.job, payload, {
+        jobId: payload.runId,
+        attempts: enqueueOptions.attempts ?? DEFAULT_RUN_ATTEMPTS,
+        backoff: { type: 'exponential', delay: 10_000, jitter: 0.3 },
+        removeOnComplete: { age: 7 * 86_400, count: 10_000 },
+        removeOnFail: { age: 30 * 86_400, count: 10_000 },
+      });
+      // BullMQ returns the existing job when the id is taken; its timestamp tells them apart.
+      const created = (job.data as RunPayload).requestedAt === payload.requestedAt;
+      return { runId: job.id ?? payload.runId, created };
+    },
+    close: () => queue.close(),
+  };
+}
+
+export interface RunResult {
+  state: 'completed' | 'failed';
+  returnValue?: unknown;
+  failedReason?: string;
+}
+
+/**
+ * Waits until a run completes or fails for good (not while it is re-delayed or retried).
+ * Uses QueueEvents (Redis streams), so events are not missed while waiting.
+ */
+export async function waitForRun(options: { connection: Redis; prefix: string; runId: string; timeoutMs: number }): Promise<RunResult> {
+  const events = new QueueEvents(RUNS_QUEUE, { connection: options.connection.duplicate(), prefix: options.prefix });
+  const queue = new Queue(RUNS_QUEUE, { connection: options.connection, prefix: options.prefix });
+  try {
+    await events.waitUntilReady();
+    const job = await Job.fromId(queue, options.runId);
+    if (!job) throw new AppError('CFG_JOB_UNKNOWN', `No run ${options.runId} in the queue (it may have been removed).`);
+    try {
+      const returnValue: unknown = await job.waitUntilFinished(events, options.timeoutMs);
+      return { state: 'completed', returnValue };
+    } catch (error) {
+      const refreshed = await Job.fromId(queue, options.runId);
+      if (refreshed && (await refreshed.getState()) === 'failed') return { state: 'failed', failedReason: refreshed.failedReason };
+      throw error;
+    }
+  } finally {
+    await events.close();
+    await queue.close();
+  }
+}

@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
+import { Queue, Worker, type Job } from 'bullmq';
+import { loadConfigFile } from '../config/load.js';
+import type { ExorunConfig } from '../config/model.js';
+import { isAppError } from '../core/errors.js';
+import { createLifecycle } from '../core/lifecycle.js';
+import type { Logger } from '../core/logger.js';
+import { planRun } from '../jobs/plan.js';
+import { createRedisConnection } from '../queue/connection.js';
+import { tickPayloadSchema } from '../queue/payload.js';
+import { createRunQueue, TICKS_QUEUE } from '../queue/run-queue.js';
+import { createLeaderLock } from './leader-lock.js';
+import { desiredSchedules, planReconcile, type ExistingSchedule, type ReconcilePlan } from './reconcile.js';
+
+export interface SchedulerServiceOptions {
+  redisUrl: string;
+  /** Redis key prefix shared by every exorun process of one deployment. */
+  prefix: string;
+  logger: Logger;
+  /** The configuration to start with, and the file it came from (re-read on reload). */
+  config: ExorunConfig;
+  /** Re-read jobs.yaml when it changes on disk (default true). */
+  watchConfig?: boolean;
+  /** Leader lock lifetime; a dead leader is replaced after this. Default 15 s. */
+  leaderTtlMs?: number;
+  /** A schedule whose next fire time is this far in the past is reported as overdue. Default 2 min. */
+  overdueGraceMs?: number;
+}
+
+export interface SchedulerService {
+  isLeader(): boolean;
+  currentConfig(): ExorunConfig;
+  /** Re-reads jobs.yaml; an invalid file is reported and the previous configuration kept. */
+  reload(): Promise<boolean>;
+  /** Reconciles job schedulers now if this instance leads; returns what changed. */
+  reconcile(): Promise<ReconcilePlan | undefined>;
+  /** Schedulers whose next fire time passed more than the grace ago (no tick produced). */
+  overdueSchedules(): Promise<{ id: string; nextMs: number }[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * The scheduler: turns jobs.yaml into BullMQ job schedulers on the ticks queue (leader only) and
+ * turns every tick into a run on the runs queue (every replica; run ids make that idempotent).
+ */
+export async function startSchedulerService(options: SchedulerServiceOptions): Promise<SchedulerService> {
+  const logger = options.logger.child({ component: 'scheduler' });
+  const lifecycle = createLifecycle({ onError: (name, error) => logger.error({ err: error, resource: name }, 'close failed') });
+  const instanceId = randomUUID();
+  const leaderTtlMs = options.leaderTtlMs ?? 15_000;
+  const overdueGraceMs = options.overdueGraceMs ?? 120_000;
+  let config = options.config;
+  let leading = false;
+  let reconcileWanted = true;
+
+  const client = createRedisConnection(options.redisUrl, 'client', 'exorun-scheduler');
+  lifecycle.add('redis client', () => void client.disconnect());
+  const workerConnection = createRedisConnection(options.redisUrl, 'worker', 'exorun-scheduler');
+  lifecycle.add('redis worker connection', () => void workerConnection.disconnect());
+
+  const ticks = new Queue(TICKS_QUEUE, { connection: client, prefix: options.prefix });
+  lifecycle.add('ticks queue', () => ticks.close());
+  const runs = createRunQueue({ connection: client, prefix: options.prefix });
+  lifecycle.add('runs queue', () => runs.close());
+  const lock = createLeaderLock({ redis: client, key: `${options.prefix}:scheduler:leader`, ownerId: instanceId, ttlMs: leaderTtlMs });
+
+  async function handleTick(job: Job): Promise<unknown> {
+    const parsed = tickPayloadSchema.safeParse(job.data);
+    if (!parsed.success) {
+      logger.warn({ tickId: job.id }, 'ignoring a tick with unreadable data');
+      return { skipped: 'unreadable tick' };
+    }
+    const firedAtMs = (job.opts as { prevMillis?: number }).prevMillis ?? job.timestamp + (job.opts.delay ?? 0);
+    const definition = config.jobs[parsed.data.job];
+    if (!definition?.enabled) {
+      logger.info({ job: parsed.data.job }, 'tick for a job that is no longer scheduled; skipped');
+      return { skipped: 'job removed or disabled' };
+    }
+    const plan = planRun(config, parsed.data.job, { trigger: 'schedule', firedAtMs, nowMs: Date.now() });
+    const { created } = await runs.enqueue(plan);
+    logger.info({ job: plan.job, tenant: plan.tenant, runId: plan.runId, created }, created ? 'run queued' : 'run already queued');
+    return { runId: plan.runId, created };
+  }
+
+  const tickWorker = new Worker(TICKS_QUEUE, handleTick, { connection: workerConnection, prefix: options.prefix, concurrency: 4 });
+  tickWorker.on('error', (error) => logger.error({ err: error }, 'tick worker error'));
+  lifecycle.add('tick worker', () => tickWorker.close());
+
+  async function existingSchedules(): Promise<ExistingSchedule[]> {
+    const schedulers = await ticks.getJobSchedulers(0, -1, true);
+    return schedulers.map((scheduler) => ({
+      id: scheduler.key,
+      pattern: scheduler.pattern,
+      tz: scheduler.tz,
+      hash: (scheduler.template?.data as { definitionHash?: string } | undefined)?.definitionHash,
+    }));
+  }
+
+  async function reconcile(): Promise<ReconcilePlan | undefined> {
+    if (!leading) return undefined;
+    const plan = planReconcile(desiredSchedules(config), await existingSchedules());
+    for (const schedule of plan.upsert) {
+      await ticks.upsertJobScheduler(
+        schedule.id,
+        { pattern: schedule.pattern, tz: schedule.tz },
+        {
+          name: 'tick',
+          data: { v: 1, job: schedule.id, definitionHash: schedule.hash },
+          opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 500 } },
+        },
+      );
+    }
+    for (const id of plan.remove) await ticks.removeJobScheduler(id);
+    reconcileWanted = false;
+    if (plan.upsert.length > 0 || plan.remove.length > 0) {
+      logger.info({ upserted: plan.upsert.map((s) => s.id), removed: plan.remove, unchanged: plan.unchanged.length }, 'job schedulers reconciled');
+    }
+    return plan;
+  }
+
+  async function leaderTick(): Promise<void> {
+    try {
+      const wasLeading = leading;
+      leading = await lock.tryAcquire();
+      if (leading && !wasLeading) {
+        logger.info({ instanceId }, 'this scheduler now leads reconciliation');
+        reconcileWanted = true;
+      }
+      if (!leading && wasLeading) logger.warn({ instanceId }, 'lost scheduler leadership');
+      if (leading && reconcileWanted) await reconcile();
+      if (leading) await reportOverdue();
+    } catch (error) {
+      logger.error({ err: error }, 'scheduler leader loop failed; will retry');
+    }
+  }
+
+  let lastOverdueReport = 0;
+  async function reportOverdue(): Promise<void> {
+    if (Date.now() - lastOverdueReport < 60_000) return;
+    lastOverdueReport = Date.now();
+    for (const overdue of await overdueSchedules()) {
+      logger.warn({ job: overdue.id, next: new Date(overdue.nextMs).toISOString() }, 'schedule overdue: its fire time passed and no run started; are workers/schedulers running?');
+    }
+  }
+
+  async function overdueSchedules(): Promise<{ id: string; nextMs: number }[]> {
+    const schedulers = await ticks.getJobSchedulers(0, -1, true);
+    const limit = Date.now() - overdueGraceMs;
+    return schedulers.filter((s) => s.next !== undefined && s.next < limit).map((s) => ({ id: s.key, nextMs: s.next as number }));
+  }
+
+  async function reload(): Promise<boolean> {
+    try {
+      config = await loadConfigFile(config.file);
+      reconcileWanted = true;
+      logger.info({ file: config.file, jobs: Object.keys(config.jobs).length }, 'configuration reloaded');
+      await leaderTick();
+      return true;
+    } catch (error) {
+      const message = isAppError(error) ? error.message : String(error);
+      logger.error({ file: config.file, problems: message }, 'configuration not reloaded: the file has problems; keeping the previous one');
+      return false;
+    }
+  }
+
+  await leaderTick();
+  const loop = setInterval(() => void leaderTick(), Math.max(500, Math.floor(leaderTtlMs / 3)));
+  lifecycle.add('leader loop', async () => {
+    clearInterval(loop);
+    if (leading) await lock.release();
+    leading = false;
+  });
+
+  if (options.watchConfig ?? true) {
+    const watcher = watchFile(config.file, () => void reload(), logger);
+    if (watcher) lifecycle.add('config watcher', () => watcher.close());
+  }
+
+  return {
+    isLeader: () => leading,
+    currentConfig: () => config,
+    reload,
+    reconcile: async () => {
+      reconcileWanted = true;
+      await leaderTick();
+      return reconcile();
+    },
+    overdueSchedules,
+    close: () => lifecycle.close(),
+  };
+}
+
+/** Watches the folder (editors replace files by renaming), debounced. */
+function watchFile(file: string, onChange: () => void, logger: Logger): FSWatcher | undefined {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const watcher = watch(path.dirname(file), (_event, name) => {
+      if (name !== path.basename(file)) return;
+      clearTimeout(timer);
+      timer = setTimeout(onChange, 300);
+    });
+    watcher.on('error', (error) => logger.warn({ err: error }, 'cannot watch the configuration file; use SIGHUP to reload'));
+    watcher.unref();
+    return watcher;
+  } catch (error) {
+    logger.warn({ err: error }, 'cannot watch the configuration file; use SIGHUP to reload');
+    return undefined;
+  }
+}
