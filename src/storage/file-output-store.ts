@@ -1,0 +1,219 @@
+import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import {
+  OUTPUT_FORMATS,
+  systemClock,
+  type CmdletPage,
+  type Clock,
+  type Manifest,
+  type ManifestFile,
+  type OutputFormat,
+  type OutputStore,
+  type RunDescriptor,
+  type RunOutput,
+} from '../core/ports.js';
+import { createCsvEncoder } from './csv-encoder.js';
+import { removeIfPresent, renameInto, storeError, syncFolder, writeFileAtomic } from './fs-util.js';
+import { encodeJsonlPage } from './jsonl-encoder.js';
+import { buildManifest, createRunTally, serializeManifest, type RunTally } from './manifest.js';
+import { openOutputFile, type OutputFile } from './output-file.js';
+import { assertSafeComponents, runPaths, type RunPaths } from './paths.js';
+
+/** Options of {@link createFileOutputStore}. */
+export interface FileOutputStoreOptions {
+  /** Folder under which `<job>/<localDate>/` folders are created; resolved to an absolute path. */
+  root: string;
+  /** Source of `startedAt`/`endedAt`; defaults to the system clock. */
+  clock?: Clock;
+  /** Start CSV files with a UTF-8 byte order mark (for old Excel versions). Default false. */
+  bom?: boolean;
+}
+
+/** One format's file plus how a page becomes its text. */
+interface Writer {
+  file: OutputFile;
+  encode(objects: readonly Record<string, unknown>[]): string;
+  end(): string;
+}
+
+/**
+ * Writes each run as `<root>/<job>/<localDate>/<runId>.<format>` plus `<runId>.manifest.json`.
+ * Data goes to dot-prefixed temporary files until commit, and the manifest is renamed into place
+ * last, so a manifest on disk always describes a complete set.
+ */
+export function createFileOutputStore(options: FileOutputStoreOptions): OutputStore {
+  const root = path.resolve(options.root);
+  const clock = options.clock ?? systemClock;
+  return {
+    root,
+    begin: (run) => beginRun(root, clock, options.bom === true, run),
+  };
+}
+
+async function beginRun(root: string, clock: Clock, bom: boolean, run: RunDescriptor): Promise<RunOutput> {
+  assertSafeComponents({ job: run.job, tenant: run.tenant, runId: run.runId, localDate: run.localDate });
+  const paths = runPaths(root, run);
+  let created: string | undefined;
+  try {
+    created = await mkdir(paths.folder, { recursive: true });
+  } catch (error) {
+    throw storeError('create folder', paths.folder, error);
+  }
+  // A new folder's own entry must be durable too, or a power cut could take the manifest with it.
+  if (created !== undefined) {
+    await syncFolder(path.dirname(path.dirname(paths.folder)));
+    await syncFolder(path.dirname(paths.folder));
+  }
+  // A killed earlier attempt of this run may have left temporaries; they must not leak into ours.
+  for (const stale of paths.allTempFiles()) await removeIfPresent(stale);
+
+  const startedAtMs = clock.now();
+  const tally = createRunTally();
+  const writers: Writer[] = [];
+  try {
+    for (const format of new Set(run.formats)) {
+      writers.push(await openWriter(format, paths, run, bom, tally));
+    }
+  } catch (error) {
+    await Promise.all(writers.map((writer) => writer.file.abandon()));
+    throw error;
+  }
+  return createRunOutput({ run, paths, clock, startedAtMs, tally, writers });
+}
+
+async function openWriter(format: OutputFormat, paths: RunPaths, run: RunDescriptor, bom: boolean, tally: RunTally): Promise<Writer> {
+  const file = await openOutputFile(format, paths.tempDataFile(format));
+  switch (format) {
+    case 'jsonl':
+      return { file, encode: encodeJsonlPage, end: () => '' };
+    case 'csv': {
+      const encoder = createCsvEncoder({
+        ...(run.select === undefined ? {} : { columns: run.select }),
+        bom,
+        warn: (message) => tally.warn(message),
+      });
+      return { file, encode: (objects) => encoder.encode(objects), end: () => encoder.end() };
+    }
+  }
+}
+
+interface RunOutputContext {
+  run: RunDescriptor;
+  paths: RunPaths;
+  clock: Clock;
+  startedAtMs: number;
+  tally: RunTally;
+  writers: Writer[];
+}
+
+/**
+ * - open: pages may be written.
+ * - busy: a writePage/commit is in flight; overlapping calls would interleave pages.
+ * - broken: a write or commit failed; only fail() is allowed, since the data may be partial.
+ * - done: committed or failed.
+ */
+type State = 'open' | 'busy' | 'broken' | 'done';
+
+function createRunOutput(context: RunOutputContext): RunOutput {
+  const { run, paths, clock, tally, writers } = context;
+  let state: State = 'open';
+
+  const enter = (action: string, allowed: readonly State[]): void => {
+    if (!allowed.includes(state)) {
+      throw new Error(`RunOutput.${action}() called for run ${run.runId} while it is ${state}.`);
+    }
+    state = 'busy';
+  };
+
+  /** Writes one chunk of text per file; `textOf` runs inside each file's task, so a throw is a rejection. */
+  const writeEach = async (textOf: (writer: Writer) => string, objects: number): Promise<void> => {
+    // Each file's write is started before the next file's text is built, so encoding overlaps I/O.
+    const results = await Promise.allSettled(
+      writers.map(async (writer) => writer.file.write(Buffer.from(textOf(writer), 'utf8'), objects)),
+    );
+    const rejected = results.find((result) => result.status === 'rejected');
+    if (rejected) throw rejected.reason;
+  };
+
+  const manifestFor = (status: Manifest['status'], files: ManifestFile[], failure?: { code: string; message: string }): Manifest =>
+    buildManifest({
+      run,
+      tally,
+      startedAtMs: context.startedAtMs,
+      endedAtMs: clock.now(),
+      status,
+      files,
+      ...(failure === undefined ? {} : { failure }),
+    });
+
+  const writeManifest = async (manifest: Manifest): Promise<void> => {
+    await writeFileAtomic(paths.tempManifestFile, paths.manifestFile, serializeManifest(manifest));
+    await syncFolder(paths.folder);
+  };
+
+  /** Removes final-name files of this run: an earlier attempt's set or a half-done commit. */
+  const removeFinalSet = async (): Promise<void> => {
+    // The manifest goes first so that, at every instant, a manifest on disk matches its files.
+    await removeIfPresent(paths.manifestFile);
+    for (const format of OUTPUT_FORMATS) await removeIfPresent(paths.dataFile(format));
+    await syncFolder(paths.folder);
+  };
+
+  return {
+    async writePage(page: CmdletPage) {
+      enter('writePage', ['open']);
+      try {
+        await writeEach((writer) => writer.encode(page.objects), page.objects.length);
+        tally.addPage(page);
+        state = 'open';
+      } catch (error) {
+        state = 'broken';
+        throw error;
+      }
+    },
+
+    async commit() {
+      enter('commit', ['open']);
+      try {
+        await writeEach((writer) => writer.end(), 0);
+        for (const writer of writers) await writer.file.finish();
+        await removeFinalSet();
+        const files: ManifestFile[] = [];
+        for (const { file } of writers) {
+          await renameInto(file.tempPath, paths.dataFile(file.format));
+          files.push({
+            format: file.format,
+            path: paths.relativeDataFile(file.format),
+            bytes: file.bytes,
+            objects: file.objects,
+            sha256: file.sha256(),
+          });
+        }
+        await syncFolder(paths.folder);
+        const manifest = manifestFor('succeeded', files);
+        await writeManifest(manifest);
+        state = 'done';
+        return manifest;
+      } catch (error) {
+        state = 'broken';
+        throw error;
+      }
+    },
+
+    async fail(failure) {
+      enter('fail', ['open', 'broken']);
+      try {
+        await Promise.all(writers.map((writer) => writer.file.abandon()));
+        // After a commit that failed half-way some files may already carry final names.
+        await removeFinalSet();
+        const manifest = manifestFor('failed', [], failure);
+        await writeManifest(manifest);
+        state = 'done';
+        return manifest;
+      } catch (error) {
+        state = 'broken';
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import type { FileHandle } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
+import { AppError } from '../core/errors.js';
+
+/** Wraps a file-system failure into the store's error, naming the path so an operator can act. */
+export function storeError(action: string, filePath: string, cause: unknown): AppError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new AppError('STORE_WRITE_FAILED', `Could not ${action} ${filePath}: ${reason}`, {
+    cause,
+    details: { path: filePath },
+  });
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Writes all of `buffer`; a single write may be partial on some file systems. */
+export async function writeAll(handle: FileHandle, buffer: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < buffer.length) {
+    const { bytesWritten } = await handle.write(buffer, offset, buffer.length - offset, null);
+    offset += bytesWritten;
+  }
+}
+
+/** Removes a file; a file that is already gone is what we wanted anyway. */
+export async function removeIfPresent(filePath: string): Promise<void> {
+  try {
+    await unlink(filePath);
+  } catch (error) {
+    if (errorCode(error) !== 'ENOENT') throw storeError('remove', filePath, error);
+  }
+}
+
+/**
+ * Makes renames and unlinks in `folder` durable: without it a power cut after rename can leave
+ * the old directory entry on disk even though the file data was synced.
+ */
+export async function syncFolder(folder: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(folder, 'r');
+    await handle.sync();
+  } catch (error) {
+    // Windows cannot open or fsync a directory; there a rename is as durable as it gets.
+    const code = errorCode(error);
+    if (code === 'EISDIR' || code === 'EPERM' || code === 'EINVAL' || code === 'EBADF') return;
+    throw storeError('sync folder', folder, error);
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+export async function renameInto(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    throw storeError('rename into place', to, error);
+  }
+}
+
+/** temp + fsync + rename, so readers see either the old file or the whole new one. */
+export async function writeFileAtomic(tempPath: string, finalPath: string, text: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(tempPath, 'w');
+    await writeAll(handle, Buffer.from(text, 'utf8'));
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+  } catch (error) {
+    await handle?.close().catch(() => undefined);
+    await removeIfPresent(tempPath).catch(() => undefined);
+    throw storeError('write', tempPath, error);
+  }
+  await renameInto(tempPath, finalPath);
+}

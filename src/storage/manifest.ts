@@ -1,0 +1,120 @@
+import { readFile } from 'node:fs/promises';
+import { AppError } from '../core/errors.js';
+import type { CmdletPage, Manifest, ManifestFile, RunDescriptor, RunStatus } from '../core/ports.js';
+
+/**
+ * What a run has reported so far, kept small on purpose: counts, and de-duplicated warnings and
+ * request ids (a warning repeated on every page is stored once).
+ */
+export interface RunTally {
+  addPage(page: CmdletPage): void;
+  warn(message: string): void;
+  readonly objectCount: number;
+  readonly pageCount: number;
+  readonly warnings: readonly string[];
+  readonly errors: readonly unknown[];
+  readonly requestIds: readonly string[];
+}
+
+export function createRunTally(): RunTally {
+  const warnings = new Set<string>();
+  const requestIds = new Set<string>();
+  const errors: unknown[] = [];
+  let objectCount = 0;
+  let pageCount = 0;
+  return {
+    addPage(page) {
+      pageCount += 1;
+      objectCount += page.objects.length;
+      for (const warning of page.warnings) warnings.add(warning);
+      for (const error of page.errors) errors.push(error);
+      if (page.requestId !== undefined && page.requestId !== '') requestIds.add(page.requestId);
+    },
+    warn(message) {
+      warnings.add(message);
+    },
+    get objectCount() {
+      return objectCount;
+    },
+    get pageCount() {
+      return pageCount;
+    },
+    get warnings() {
+      return [...warnings];
+    },
+    get errors() {
+      return errors;
+    },
+    get requestIds() {
+      return [...requestIds];
+    },
+  };
+}
+
+/** Everything a manifest is built from, besides the run's tally. */
+export interface ManifestInput {
+  run: RunDescriptor;
+  tally: RunTally;
+  startedAtMs: number;
+  endedAtMs: number;
+  status: RunStatus;
+  files: ManifestFile[];
+  failure?: { code: string; message: string };
+}
+
+export function buildManifest(input: ManifestInput): Manifest {
+  const { run, tally } = input;
+  return {
+    manifestVersion: 1,
+    runId: run.runId,
+    job: run.job,
+    tenant: run.tenant,
+    service: run.service,
+    cmdlet: run.cmdlet,
+    parameters: { ...run.parameters },
+    ...(run.select === undefined ? {} : { select: [...run.select] }),
+    ...(run.scheduledFor === undefined ? {} : { scheduledFor: run.scheduledFor }),
+    attempt: run.attempt,
+    startedAt: new Date(input.startedAtMs).toISOString(),
+    endedAt: new Date(input.endedAtMs).toISOString(),
+    durationMs: Math.max(0, input.endedAtMs - input.startedAtMs),
+    status: input.status,
+    objectCount: tally.objectCount,
+    pageCount: tally.pageCount,
+    files: input.files,
+    warnings: [...tally.warnings],
+    errors: [...tally.errors],
+    requestIds: [...tally.requestIds],
+    ...(input.failure === undefined ? {} : { failure: { code: input.failure.code, message: input.failure.message } }),
+  };
+}
+
+export function serializeManifest(manifest: Manifest): string {
+  return JSON.stringify(manifest, null, 2) + '\n';
+}
+
+/**
+ * Reads a manifest written by this store. Only the version is checked: a manifest is our own
+ * file, and a newer version must be refused rather than half understood.
+ */
+export async function readManifest(filePath: string): Promise<Manifest> {
+  let text: string;
+  try {
+    text = await readFile(filePath, 'utf8');
+  } catch (error) {
+    throw new AppError('STORE_READ_FAILED', `Could not read manifest ${filePath}: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+      details: { path: filePath },
+    });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new AppError('STORE_READ_FAILED', `Manifest ${filePath} is not valid JSON.`, { cause: error, details: { path: filePath } });
+  }
+  if (typeof parsed !== 'object' || parsed === null || (parsed as { manifestVersion?: unknown }).manifestVersion !== 1) {
+    throw new AppError('STORE_READ_FAILED', `Manifest ${filePath} is not a version 1 exorun manifest.`, { details: { path: filePath } });
+  }
+  return parsed as Manifest;
+}

@@ -1,0 +1,71 @@
+import path from 'node:path';
+import { AppError } from '../core/errors.js';
+import { OUTPUT_FORMATS, type OutputFormat, type RunDescriptor } from '../core/ports.js';
+
+/** The parts of a run that decide where its output set lives. */
+export type RunLocation = Pick<RunDescriptor, 'job' | 'localDate' | 'runId'>;
+
+/** Final and temporary names of the files of one run, all in one folder. */
+export interface RunPaths {
+  /** Absolute folder `${root}/${job}/${localDate}`. */
+  folder: string;
+  /** `${job}/${localDate}`, always with '/' separators, for manifests. */
+  relativeFolder: string;
+  dataFile(format: OutputFormat): string;
+  /** Dot-prefixed so listings and globs for finished files skip it. */
+  tempDataFile(format: OutputFormat): string;
+  relativeDataFile(format: OutputFormat): string;
+  manifestFile: string;
+  tempManifestFile: string;
+  /** Every temporary name this run could have left behind, whatever its formats. */
+  allTempFiles(): string[];
+}
+
+/**
+ * Config validation already restricts names; this is defence in depth, because these values
+ * become folder and file names and a stray separator or `..` would write outside the root.
+ */
+export function assertSafeComponents(components: Readonly<Record<string, unknown>>): void {
+  for (const [name, value] of Object.entries(components)) {
+    if (
+      typeof value !== 'string' ||
+      value === '' ||
+      value.includes('/') ||
+      value.includes('\\') ||
+      value.includes('..') ||
+      value.includes('\0')
+    ) {
+      throw new AppError(
+        'STORE_WRITE_FAILED',
+        `Refusing to write output: ${name} ${JSON.stringify(value)} cannot be used in a file path (it is empty or contains '/', '\\' or '..').`,
+        { retryable: false, details: { [name]: value } },
+      );
+    }
+  }
+}
+
+export function runPaths(root: string, run: RunLocation): RunPaths {
+  const folder = path.join(root, run.job, run.localDate);
+  const id = run.runId;
+  const dataName = (format: OutputFormat): string => `${id}.${format}`;
+  const tempName = (name: string): string => `.${name}.tmp`;
+  return {
+    folder,
+    relativeFolder: `${run.job}/${run.localDate}`,
+    dataFile: (format) => path.join(folder, dataName(format)),
+    tempDataFile: (format) => path.join(folder, tempName(dataName(format))),
+    relativeDataFile: (format) => `${run.job}/${run.localDate}/${dataName(format)}`,
+    manifestFile: path.join(folder, `${id}.manifest.json`),
+    tempManifestFile: path.join(folder, tempName(`${id}.manifest.json`)),
+    allTempFiles: () => [
+      ...OUTPUT_FORMATS.map((format) => path.join(folder, tempName(dataName(format)))),
+      path.join(folder, tempName(`${id}.manifest.json`)),
+    ],
+  };
+}
+
+/** Where the manifest of a run is (or will be) written. */
+export function manifestPath(root: string, run: RunLocation): string {
+  assertSafeComponents({ job: run.job, localDate: run.localDate, runId: run.runId });
+  return runPaths(path.resolve(root), run).manifestFile;
+}
