@@ -1,0 +1,169 @@
+import { gzipSync } from 'node:zlib';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServiceName } from '../../core/ports.js';
+import { sleep } from '../../core/time.js';
+import type { CmdletRegistry } from '../cmdlets/registry.js';
+import { BodyTooLargeError, emptyResponse, header, readBody, requestUrl, textResponse, writeResponse, type RequestHandler, type SimResponse } from '../http.js';
+import type { TokenSigner } from '../jwt.js';
+import type { CallHandle, SimulatorRecorder } from '../recorder.js';
+import type { EffectiveSettings } from '../settings.js';
+import type { TenantRecord, TenantRegistry } from '../tenants.js';
+import type { SimulatorRole } from '../types.js';
+import { authenticate } from './bearer-auth.js';
+import type { CursorStore } from './cursors.js';
+import { concurrencyRefusal, newRequestId, throttledResponse, unavailableResponse } from './envelope.js';
+import { retryAfter, type FaultDecision, type FaultInjector } from './faults.js';
+import { invokeCommand, peekCmdletName } from './invoke.js';
+import { createRateWindow } from './rate-window.js';
+
+export interface AdminApiDeps {
+  urls: () => Readonly<Record<SimulatorRole, string>>;
+  tenants: TenantRegistry;
+  registry: CmdletRegistry;
+  recorder: SimulatorRecorder;
+  cursors: CursorStore;
+  faults: FaultInjector;
+  signer: TokenSigner;
+  settingsFor: (tenant: TenantRecord | undefined) => EffectiveSettings;
+  gzip: boolean;
+  now: () => number;
+}
+
+const ADMIN_PATH = /^\/adminapi\/([^/]+)\/([^/]+)\/InvokeCommand\/?$/i;
+
+/** EXO (`exo`) and regional IPPS (`ippsRegional`) InvokeCommand; the global `ipps` host only redirects. */
+export function createAdminApiHandler(role: Exclude<SimulatorRole, 'login'>, deps: AdminApiDeps): RequestHandler {
+  const service: ServiceName = role === 'exo' ? 'exo' : 'ipps';
+  const rates = createRateWindow(deps.now);
+
+  return async (req, res) => {
+    const url = requestUrl(req);
+    const match = ADMIN_PATH.exec(url.pathname);
+    if (!match?.[1] || !match[2]) return finishEarly(req, res, textResponse(404, 'Not Found'));
+    if (match[1].toLowerCase() !== 'beta') {
+      return finishEarly(req, res, match[1].toLowerCase() === 'v1.0' ? textResponse(405, 'Method Not Allowed') : textResponse(404, 'Not Found'));
+    }
+    if (req.method !== 'POST') return finishEarly(req, res, textResponse(405, 'Method Not Allowed', { Allow: 'POST' }));
+    const tenantSegment = match[2];
+    const tenant = deps.tenants.find(safeDecode(tenantSegment));
+    const requestId = newRequestId();
+    const clientRequestId = header(req, 'client-request-id');
+    const authorization = header(req, 'authorization');
+
+    if (role === 'ipps') {
+      const call = deps.recorder.begin(tenant?.tenantId ?? tenantSegment.toLowerCase(), service, { inFlight: false, known: !!tenant });
+      const response =
+        authorization === undefined
+          ? emptyResponse(401, { 'WWW-Authenticate': 'Basic Realm=""' })
+          : emptyResponse(302, { Location: `${deps.urls().ippsRegional}${req.url ?? url.pathname}` });
+      const body = await readBody(req).catch(() => Buffer.alloc(0));
+      track(res, call, { cmdlet: peekCmdletName(body), page: 0, expiredToken: false, clientRequestId, requestId });
+      writeResponse(res, withIds(response, requestId, clientRequestId));
+      return;
+    }
+
+    const call = deps.recorder.begin(tenant?.tenantId ?? tenantSegment.toLowerCase(), service, { inFlight: !!tenant, known: !!tenant });
+    const info = { cmdlet: '', page: 0, expiredToken: false, clientRequestId, requestId };
+    track(res, call, info);
+    const settings = deps.settingsFor(tenant);
+
+    // Everything decided from headers happens at arrival, so simultaneous requests see each other.
+    let response: SimResponse | undefined;
+    let fault: FaultDecision;
+    const auth = authenticate(authorization, { service, tenantId: tenant?.tenantId, signer: deps.signer, loginOrigin: deps.urls().login, nowMs: deps.now() });
+    if (!auth.ok) {
+      response = auth.response;
+      if (auth.expired) {
+        info.expiredToken = true;
+        call.mark('expiredTokenUses');
+      }
+    } else if (call.inFlightAtArrival > settings.concurrencyCap) {
+      response = concurrencyRefusal();
+      call.mark('refusedConcurrency');
+    } else {
+      fault = deps.faults.decide(`${tenant?.tenantId}|${service}`, settings.faults);
+    }
+
+    let body: Buffer;
+    try {
+      body = await readBody(req);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) writeResponse(res, textResponse(413, 'Request Entity Too Large'));
+      return;
+    }
+    info.cmdlet = peekCmdletName(body);
+    if (!response && !fault && tenant) {
+      const outcome = invokeCommand(
+        { tenant, service, tenantSegment, origin: deps.urls()[role], url, body, prefer: header(req, 'prefer'), errorFormat: settings.errorFormat },
+        deps,
+      );
+      response = outcome.response;
+      info.cmdlet = outcome.cmdlet || info.cmdlet;
+      info.page = outcome.page;
+    }
+    if (settings.latencyMs > 0) await sleep(settings.latencyMs);
+    if (fault && tenant) {
+      const after = retryAfter(settings.faults, deps.now());
+      deps.recorder.noteRetryAfter(tenant.tenantId, service, after.untilMs);
+      if (fault === 'throttle') call.mark('throttled');
+      response = fault === 'throttle' ? throttledResponse(after.value) : unavailableResponse(after.value);
+    }
+    response ??= textResponse(500, 'Internal Server Error');
+    if (response.status === 200 && tenant) {
+      Object.assign(response.headers, successHeaders(tenant, rates.hit(`${tenant.tenantId}|${service}`), call.inFlightAtArrival - 1));
+    }
+    writeResponse(res, compress(withIds(response, requestId, clientRequestId), deps.gzip && /\bgzip\b/i.test(header(req, 'accept-encoding') ?? '')));
+  };
+}
+
+function successHeaders(tenant: TenantRecord, rate: { remaining: number; resetMs: number }, concurrency: number): Record<string, string> {
+  const site = tenant.dataset.domainController.split('.')[1] ?? 'NAMPRD01';
+  return {
+    'OData-Version': '4.0',
+    'Preference-Applied': 'odata.include-annotations="*"',
+    'Rate-Limit-Limit': '30000',
+    'Rate-Limit-Remaining': String(rate.remaining),
+    'Rate-Limit-Reset': new Date(rate.resetMs).toISOString(),
+    'X-ConcurrencyCount': String(Math.max(0, concurrency)),
+    'X-CombinedAppOnlyConcurrencyCount': String(Math.max(0, concurrency)),
+    'X-CalculatedBETarget': `${site.slice(0, 3)}P${site.slice(6)}MB${tenant.tenantId.slice(0, 4).toUpperCase()}.${site.toLowerCase()}.prod.outlook.com`,
+    'Cache-Control': 'no-cache',
+    Vary: 'Accept-Encoding',
+  };
+}
+
+function withIds(response: SimResponse, requestId: string, clientRequestId: string | undefined): SimResponse {
+  response.headers['request-id'] = requestId;
+  if (clientRequestId !== undefined) response.headers['client-request-id'] = clientRequestId;
+  return response;
+}
+
+/** Gzips JSON bodies for clients that ask, like the service; the EXO 403 already lies about gzip. */
+function compress(response: SimResponse, accepted: boolean): SimResponse {
+  if (!accepted || response.body === undefined || response.headers['Content-Encoding'] !== undefined) return response;
+  if (!String(response.headers['Content-Type']).startsWith('application/json')) return response;
+  response.headers['Content-Encoding'] = 'gzip';
+  response.body = gzipSync(response.body);
+  return response;
+}
+
+function track(res: ServerResponse, call: CallHandle, info: Omit<Parameters<CallHandle['finish']>[0], 'status'>): void {
+  // 'close' also fires when the client goes away first; that is recorded as 499 (nginx's
+  // "client closed request"), since no status reached anyone.
+  const done = (): void => call.finish({ ...info, status: res.writableFinished ? res.statusCode : 499 });
+  res.once('finish', done);
+  res.once('close', done);
+}
+
+async function finishEarly(req: IncomingMessage, res: ServerResponse, response: SimResponse): Promise<void> {
+  await readBody(req).catch(() => undefined);
+  writeResponse(res, response);
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import type { TokenSigner } from '../jwt.js';
+import type { TenantRecord } from '../tenants.js';
+
+/** Successful token endpoint body. */
+export interface TokenResponse {
+  token_type: 'Bearer';
+  expires_in: number;
+  ext_expires_in: number;
+  access_token: string;
+  [extra: string]: unknown;
+}
+
+/**
+ * A v1 app-only access token as Entra issues it for Exchange (reference §7.1): `aud` is the
+ * resource, `roles` carries Exchange.ManageAsApp, signed with the simulator's token key.
+ */
+export function issueAppToken(options: { signer: TokenSigner; tenant: TenantRecord; resource: string; lifetimeSec: number; nowMs: number }): TokenResponse {
+  const { tenant, resource, lifetimeSec } = options;
+  const now = Math.floor(options.nowMs / 1000);
+  const issuer = `https://sts.windows.net/${tenant.tenantId}/`;
+  const accessToken = options.signer.sign({
+    aud: resource,
+    iss: issuer,
+    iat: now,
+    nbf: now,
+    exp: now + lifetimeSec,
+    aio: randomBytes(24).toString('base64url'),
+    app_displayname: tenant.appDisplayName,
+    appid: tenant.clientId,
+    appidacr: '2',
+    idp: issuer,
+    idtyp: 'app',
+    oid: tenant.servicePrincipalId,
+    rh: `0.${randomBytes(16).toString('base64url')}.`,
+    roles: ['Exchange.ManageAsApp'],
+    sub: tenant.servicePrincipalId,
+    tid: tenant.tenantId,
+    uti: randomBytes(16).toString('base64url'),
+    ver: '1.0',
+  });
+  return { token_type: 'Bearer', expires_in: lifetimeSec, ext_expires_in: lifetimeSec, access_token: accessToken };
+}
