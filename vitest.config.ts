@@ -12,5 +12,8 @@ export default defineConfig({
     // Integration files start worker processes and servers; running every file at once on a
     // two-core CI machine makes timings noisy. Unit files are quick either way.
     maxWorkers: 2,
+    // .ci/run asks for a JSON report to print its "N passed, N failed" line.
+    reporters: process.env['VITEST_JSON_OUTPUT'] ? ['default', 'json'] : ['default'],
+    ...(process.env['VITEST_JSON_OUTPUT'] ? { outputFile: { json: process.env['VITEST_JSON_OUTPUT'] } } : {}),
   },
 });

@@ -72,7 +72,9 @@ export function createCertificateTokenProvider(options: CertificateTokenProvider
     } catch (error) {
       throw mapMsalError(error, { tenant: options.tenant, clientId: options.clientId, thumbprint: options.credential.thumbprintSha256 });
     }
-    if (!result?.accessToken) throw mapMsalError(new Error('the token endpoint returned no access token'), { tenant: options.tenant, clientId: options.clientId });
+    if (!result?.accessToken) {
+      throw mapMsalError(new Error('the token endpoint returned no access token'), { tenant: options.tenant, clientId: options.clientId });
+    }
     const token: AccessToken = {
       token: result.accessToken,
       expiresOnMs: result.expiresOn?.getTime() ?? Date.now() + 3_000_000,

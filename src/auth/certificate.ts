@@ -160,5 +160,8 @@ function checkCredential(parts: CredentialParts, options: LoadCertificateOptions
 
 /** Builds a credential from PEM strings held in memory (simulated tenants). */
 export function credentialFromPem(certificatePem: string, privateKeyPem: string, nowMs?: number): CertificateCredential {
-  return checkCredential({ key: createPrivateKey(privateKeyPem), certificates: [certificatePem] }, { certificatePath: '(in memory)', ...(nowMs === undefined ? {} : { nowMs }) });
+  return checkCredential(
+    { key: createPrivateKey(privateKeyPem), certificates: [certificatePem] },
+    { certificatePath: '(in memory)', ...(nowMs === undefined ? {} : { nowMs }) },
+  );
 }

@@ -6,36 +6,25 @@ import type { CloudEndpoints, CloudName } from '../core/ports.js';
  * resource of each service is its host URL; IPPS requests start at a global host and are
  * redirected to a regional sub-domain, hence the `*.` entries.
  */
+const COMMERCIAL: CloudEndpoints = {
+  cloud: 'commercial',
+  authorityHost: 'https://login.microsoftonline.com',
+  exo: {
+    baseUrl: 'https://outlook.office365.com',
+    resource: 'https://outlook.office365.com',
+    trustedHosts: ['outlook.office365.com', 'outlook.office.com'],
+  },
+  ipps: {
+    baseUrl: 'https://ps.compliance.protection.outlook.com',
+    resource: 'https://ps.compliance.protection.outlook.com',
+    trustedHosts: ['ps.compliance.protection.outlook.com', '*.ps.compliance.protection.outlook.com'],
+  },
+};
+
 const CLOUDS: Record<Exclude<CloudName, 'simulated'>, CloudEndpoints> = {
-  commercial: {
-    cloud: 'commercial',
-    authorityHost: 'https://login.microsoftonline.com',
-    exo: {
-      baseUrl: 'https://outlook.office365.com',
-      resource: 'https://outlook.office365.com',
-      trustedHosts: ['outlook.office365.com', 'outlook.office.com'],
-    },
-    ipps: {
-      baseUrl: 'https://ps.compliance.protection.outlook.com',
-      resource: 'https://ps.compliance.protection.outlook.com',
-      trustedHosts: ['ps.compliance.protection.outlook.com', '*.ps.compliance.protection.outlook.com'],
-    },
-  },
+  commercial: COMMERCIAL,
   // GCC uses the commercial endpoints (O365Default); only GCC High and DoD are separate clouds.
-  gcc: {
-    cloud: 'gcc',
-    authorityHost: 'https://login.microsoftonline.com',
-    exo: {
-      baseUrl: 'https://outlook.office365.com',
-      resource: 'https://outlook.office365.com',
-      trustedHosts: ['outlook.office365.com', 'outlook.office.com'],
-    },
-    ipps: {
-      baseUrl: 'https://ps.compliance.protection.outlook.com',
-      resource: 'https://ps.compliance.protection.outlook.com',
-      trustedHosts: ['ps.compliance.protection.outlook.com', '*.ps.compliance.protection.outlook.com'],
-    },
-  },
+  gcc: { ...COMMERCIAL, cloud: 'gcc' },
   gcchigh: {
     cloud: 'gcchigh',
     authorityHost: 'https://login.microsoftonline.us',

@@ -13,17 +13,20 @@ interface ErrorContext {
 export function mapMsalError(error: unknown, context: ErrorContext): AppError {
   const record = (error ?? {}) as Record<string, unknown>;
   const errorCode = typeof record['errorCode'] === 'string' ? record['errorCode'] : '';
-  const description = typeof record['errorMessage'] === 'string' && record['errorMessage'] ? record['errorMessage'] : error instanceof Error ? error.message : String(error);
+  const description =
+    typeof record['errorMessage'] === 'string' && record['errorMessage'] ? record['errorMessage'] : error instanceof Error ? error.message : String(error);
   const aadsts = /AADSTS(\d+)/.exec(description)?.[1];
   const details = { tenant: context.tenant, clientId: context.clientId, errorCode, ...(aadsts ? { aadsts: `AADSTS${aadsts}` } : {}) };
   const firstSentence = description.split(/\r?\n/)[0] ?? description;
 
-  const make = (code: ErrorCode, advice: string): AppError =>
-    new AppError(code, `${advice} (${firstSentence.trim()})`, { cause: error, details });
+  const make = (code: ErrorCode, advice: string): AppError => new AppError(code, `${advice} (${firstSentence.trim()})`, { cause: error, details });
 
   switch (aadsts) {
     case '700016':
-      return make('AUTH_CLIENT_REJECTED', `Application ${context.clientId} is not registered in tenant ${context.tenant}, or has no service principal there; check clientId and grant admin consent in that tenant.`);
+      return make(
+        'AUTH_CLIENT_REJECTED',
+        `Application ${context.clientId} is not registered in tenant ${context.tenant}, or has no service principal there; check clientId and grant admin consent in that tenant.`,
+      );
     case '700027':
     case '700024':
     case '50012':
@@ -35,7 +38,10 @@ export function mapMsalError(error: unknown, context: ErrorContext): AppError {
     case '65001':
     case '7000229':
     case '650057':
-      return make('AUTH_CONSENT_REQUIRED', `Application ${context.clientId} has no admin consent for Office 365 Exchange Online in tenant ${context.tenant}; grant Exchange.ManageAsApp and admin consent.`);
+      return make(
+        'AUTH_CONSENT_REQUIRED',
+        `Application ${context.clientId} has no admin consent for Office 365 Exchange Online in tenant ${context.tenant}; grant Exchange.ManageAsApp and admin consent.`,
+      );
     case '90002':
     case '90023':
     case '900023':
@@ -49,7 +55,11 @@ export function mapMsalError(error: unknown, context: ErrorContext): AppError {
   if (errorCode === 'invalid_scope') {
     return make('AUTH_CONSENT_REQUIRED', `Tenant ${context.tenant} refused the requested resource for application ${context.clientId}.`);
   }
-  if (errorCode === 'temporarily_unavailable' || errorCode === 'server_error' || /network|ECONN|ETIMEDOUT|EAI_AGAIN|fetch failed|socket/i.test(`${errorCode} ${description}`)) {
+  if (
+    errorCode === 'temporarily_unavailable' ||
+    errorCode === 'server_error' ||
+    /network|ECONN|ETIMEDOUT|EAI_AGAIN|fetch failed|socket/i.test(`${errorCode} ${description}`)
+  ) {
     return make('AUTH_UNAVAILABLE', `The token endpoint for tenant ${context.tenant} could not be reached or failed; will retry.`);
   }
   return make('AUTH_FAILED', `Sign-in for tenant ${context.tenant} with application ${context.clientId} failed.`);

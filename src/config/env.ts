@@ -30,5 +30,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ExorunEnv {
   const result = envSchema.safeParse(relevant);
   if (result.success) return result.data;
   const lines = result.error.issues.map((issue) => `${issue.path.join('.')}=${JSON.stringify(relevant[String(issue.path[0])])}: ${issue.message}`);
-  throw new AppError('CFG_ENV_INVALID', `Invalid environment:\n${lines.join('\n')}`, { details: { variables: result.error.issues.map((issue) => issue.path.join('.')) } });
+  throw new AppError('CFG_ENV_INVALID', `Invalid environment:\n${lines.join('\n')}`, {
+    details: { variables: result.error.issues.map((issue) => issue.path.join('.')) },
+  });
 }

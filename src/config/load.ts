@@ -47,7 +47,11 @@ export async function readConfigText(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (error) {
-    throw new AppError('CFG_FILE_NOT_FOUND', `Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}. Pass the file with --config or EXORUN_CONFIG.`, { cause: error });
+    throw new AppError(
+      'CFG_FILE_NOT_FOUND',
+      `Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}. Pass the file with --config or EXORUN_CONFIG.`,
+      { cause: error },
+    );
   }
 }
 
@@ -77,7 +81,9 @@ function describeIssue(issue: z.core.$ZodIssue, source: YamlSource): ConfigProbl
   if (issue.code === 'invalid_value') {
     const custom = issue.message && !issue.message.startsWith('Invalid');
     const options = issue.values.map((value) => String(value)).join(', ');
-    return [source.problem(issuePath, custom ? `${issue.message}; got ${describeValue(received)}` : `must be one of ${options}; got ${describeValue(received)}`)];
+    return [
+      source.problem(issuePath, custom ? `${issue.message}; got ${describeValue(received)}` : `must be one of ${options}; got ${describeValue(received)}`),
+    ];
   }
   if (issue.code === 'too_small' || issue.code === 'too_big') {
     const bound = issue.code === 'too_small' ? `at least ${String(issue.minimum)}` : `at most ${String(issue.maximum)}`;
@@ -105,7 +111,7 @@ function crossCheck(source: YamlSource): ConfigProblem[] {
       problems.push(source.problem(['tenants', name, 'auth'], `is required for cloud '${cloud}' (type: certificate, clientId, certificate.path)`));
     }
     if (cloud !== 'simulated' && tenant['simulator'] !== undefined) {
-      problems.push(source.problem(['tenants', name, 'simulator'], "applies only to tenants with cloud: simulated"));
+      problems.push(source.problem(['tenants', name, 'simulator'], 'applies only to tenants with cloud: simulated'));
     }
   }
 

@@ -11,6 +11,8 @@ export interface ExorunConfig {
   /** Absolute path of the jobs.yaml this came from. */
   readonly file: string;
   readonly version: 1;
+  /** Output root for runs whose job this process does not know (defaults.output.directory). */
+  readonly outputDirectory: string;
   readonly tenants: Readonly<Record<string, TenantConfig>>;
   readonly jobs: Readonly<Record<string, JobConfig>>;
 }

@@ -39,7 +39,7 @@ export function normalizeConfig(file: JobsFile, absolutePath: string): ExorunCon
     });
   }
 
-  return deepFreeze({ file: absolutePath, version: 1, tenants, jobs });
+  return deepFreeze({ file: absolutePath, version: 1, outputDirectory: defaultOutputDir, tenants, jobs });
 }
 
 function normalizeTenant(name: string, tenant: TenantInput, baseDir: string, defaultLimits: Record<ServiceName, number>): TenantConfig {

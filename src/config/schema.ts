@@ -41,7 +41,10 @@ const limits = z
 /** A secret is referenced, never written inline: an environment variable or a file. */
 const secretReference = z
   .strictObject({
-    env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be an environment variable name' }).optional(),
+    env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be an environment variable name' })
+      .optional(),
     file: z.string().min(1).optional(),
   })
   .refine((value) => (value.env === undefined) !== (value.file === undefined), {

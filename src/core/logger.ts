@@ -59,7 +59,7 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
     formatters: { level: (label) => ({ level: label }) },
   };
   if (settings.destination) return pino(options, settings.destination);
-  const pretty = settings.pretty ?? (process.stdout.isTTY === true);
+  const pretty = settings.pretty ?? process.stdout.isTTY === true;
   if (pretty) {
     return pino({
       ...options,

@@ -271,8 +271,13 @@ export interface RunOutput {
   writePage(page: CmdletPage): Promise<void>;
   /** Renames files into place and writes the manifest last. */
   commit(): Promise<Manifest>;
-  /** Removes the temporary files and writes a failure manifest. */
+  /** Removes the temporary files and writes a failure manifest (the run has failed for good). */
   fail(failure: { code: string; message: string }): Promise<Manifest>;
+  /**
+   * Removes the temporary files and writes nothing: the run will be tried again, and an earlier
+   * complete set of this run, if any, stays as it is.
+   */
+  abandon(): Promise<void>;
 }
 
 export interface OutputStore {

@@ -90,6 +90,9 @@ function readDetailMessage(message: string): Partial<ServiceFailure> {
 }
 
 function plainText(text: string): string {
-  const stripped = text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
+  const stripped = text
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return stripped.length > 500 ? `${stripped.slice(0, 500)}…` : stripped;
 }

@@ -90,9 +90,13 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
         url = undefined;
       } else if (parsed.nextLink !== undefined) {
         if (!isTrustedUrl(parsed.nextLink, endpoint.trustedHosts)) {
-          throw new AppError('EXO_UNTRUSTED_HOST', `The next-page link of ${request.cmdlet} points to ${hostOf(parsed.nextLink)}, outside this tenant's cloud; the token was not sent there.`, {
-            details: { cmdlet: request.cmdlet, host: hostOf(parsed.nextLink) },
-          });
+          throw new AppError(
+            'EXO_UNTRUSTED_HOST',
+            `The next-page link of ${request.cmdlet} points to ${hostOf(parsed.nextLink)}, outside this tenant's cloud; the token was not sent there.`,
+            {
+              details: { cmdlet: request.cmdlet, host: hostOf(parsed.nextLink) },
+            },
+          );
         }
         url = parsed.nextLink;
       } else {
@@ -154,9 +158,13 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
       if ((status === 301 || status === 302 || status === 307 || status === 308) && headers['location']) {
         const location = new URL(headers['location'], url).toString();
         if (!isTrustedUrl(location, endpoint.trustedHosts) || redirects >= 3) {
-          throw new AppError('EXO_UNTRUSTED_HOST', `${label} redirected ${request.cmdlet} to ${hostOf(location)}, which is not a host of this tenant's cloud; the token was not sent there.`, {
-            details: { cmdlet: request.cmdlet, host: hostOf(location), status },
-          });
+          throw new AppError(
+            'EXO_UNTRUSTED_HOST',
+            `${label} redirected ${request.cmdlet} to ${hostOf(location)}, which is not a host of this tenant's cloud; the token was not sent there.`,
+            {
+              details: { cmdlet: request.cmdlet, host: hostOf(location), status },
+            },
+          );
         }
         redirects += 1;
         regionalOrigins.set(input.tenantSegment, new URL(location).origin);

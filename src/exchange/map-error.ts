@@ -2,7 +2,13 @@ import { AppError, type ErrorCode } from '../core/errors.js';
 import type { ServiceFailure } from './error-body.js';
 
 /** Exception names the module treats as transient (reference §1.9). */
-const TRANSIENT_EXCEPTIONS = ['DCOverloadedException', 'SuitabilityDirectoryException', 'ServerInMMException', 'ADServerSettingsChangedException', 'StorageTransientException'];
+const TRANSIENT_EXCEPTIONS = [
+  'DCOverloadedException',
+  'SuitabilityDirectoryException',
+  'ServerInMMException',
+  'ADServerSettingsChangedException',
+  'StorageTransientException',
+];
 
 const CONCURRENCY_REFUSAL = /maximum number of concurrent requests/i;
 const CURSOR_EXPIRED = /Expired or Invalid pagination request/i;
@@ -56,7 +62,10 @@ export function failureToError(failure: ServiceFailure, context: FailureContext,
     case 400:
       return make('EXO_BAD_REQUEST', `${serviceLabel} rejected ${cmdlet}: ${reason}`);
     case 401:
-      return make('EXO_UNAUTHORIZED', `${serviceLabel} refused the access token for ${cmdlet} even after a fresh token was acquired; check the app's Exchange.ManageAsApp permission and role.`);
+      return make(
+        'EXO_UNAUTHORIZED',
+        `${serviceLabel} refused the access token for ${cmdlet} even after a fresh token was acquired; check the app's Exchange.ManageAsApp permission and role.`,
+      );
     case 403:
       if (failure.empty || /not recognized|is not recognized|unknown cmdlet|NotFoundException/i.test(reason)) {
         return make(

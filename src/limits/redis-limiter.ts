@@ -63,7 +63,9 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
     const lose = (reason: string): void => {
       if (controller.signal.aborted) return;
       options.logger?.warn({ tenant: key.tenant, service: key.service, holderId: request.holderId, reason }, 'lease lost');
-      controller.abort(new AppError('LIMIT_LEASE_LOST', `Lost the ${key.service} slot for ${key.tenant} (${reason}); this run stopped sending and will be retried.`));
+      controller.abort(
+        new AppError('LIMIT_LEASE_LOST', `Lost the ${key.service} slot for ${key.tenant} (${reason}); this run stopped sending and will be retried.`),
+      );
     };
 
     const refresh = async (): Promise<boolean> => {
@@ -77,11 +79,14 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
       return false;
     };
 
-    const heartbeat = setInterval(() => {
-      refresh().catch((error: unknown) => {
-        if (Date.now() > locallyValidUntil) lose(`heartbeat failed: ${(error as Error).message}`);
-      });
-    }, Math.max(1_000, Math.floor(leaseTtlMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        refresh().catch((error: unknown) => {
+          if (Date.now() > locallyValidUntil) lose(`heartbeat failed: ${(error as Error).message}`);
+        });
+      },
+      Math.max(100, Math.floor(leaseTtlMs / 3)),
+    );
     heartbeat.unref();
 
     return {

@@ -25,9 +25,12 @@ export interface EmbeddedRedisOptions {
   startTimeoutMs?: number;
 }
 
-/** Finds `redis-server` on PATH (or the usual Debian location); undefined when not installed. */
+/** Finds `redis-server` on PATH; undefined when it is not installed. */
 export function findRedisServer(searchPath = process.env['PATH'] ?? ''): string | undefined {
-  const candidates = [...searchPath.split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, 'redis-server')), '/usr/bin/redis-server', '/usr/local/bin/redis-server'];
+  const candidates = searchPath
+    .split(path.delimiter)
+    .filter(Boolean)
+    .map((dir) => path.join(dir, 'redis-server'));
   for (const candidate of candidates) {
     try {
       accessSync(candidate, fsConstants.X_OK);
@@ -80,7 +83,20 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions = {}): Pr
 }
 
 async function launch(binary: string, port: number, options: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'yes', '--save', '', '--maxmemory-policy', 'noeviction', '--daemonize', 'no'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--protected-mode',
+    'yes',
+    '--save',
+    '',
+    '--maxmemory-policy',
+    'noeviction',
+    '--daemonize',
+    'no',
+  ];
   if (options.persistent) {
     if (!options.dir) throw new Error('a persistent embedded Redis needs a directory');
     await mkdir(options.dir, { recursive: true });

@@ -29,6 +29,8 @@ export const runPayloadSchema = z.object({
   }),
   /** Hash of the definition, for logs and change detection. */
   definitionHash: z.string(),
+  /** Re-delays asked for by the service so far (they spend no attempt but are capped). */
+  freeDelays: z.number().int().min(0).optional(),
 });
 
 export type RunPayload = z.infer<typeof runPayloadSchema>;

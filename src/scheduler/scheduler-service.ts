@@ -1,10 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
-import path from 'node:path';
 import { Queue, Worker, type Job } from 'bullmq';
-import { loadConfigFile } from '../config/load.js';
-import type { ExorunConfig } from '../config/model.js';
-import { isAppError } from '../core/errors.js';
+import type { ConfigSource } from '../config/config-source.js';
 import { createLifecycle } from '../core/lifecycle.js';
 import type { Logger } from '../core/logger.js';
 import { planRun } from '../jobs/plan.js';
@@ -19,10 +15,8 @@ export interface SchedulerServiceOptions {
   /** Redis key prefix shared by every exorun process of one deployment. */
   prefix: string;
   logger: Logger;
-  /** The configuration to start with, and the file it came from (re-read on reload). */
-  config: ExorunConfig;
-  /** Re-read jobs.yaml when it changes on disk (default true). */
-  watchConfig?: boolean;
+  /** The live configuration; every successful reload is reconciled. */
+  config: ConfigSource;
   /** Leader lock lifetime; a dead leader is replaced after this. Default 15 s. */
   leaderTtlMs?: number;
   /** A schedule whose next fire time is this far in the past is reported as overdue. Default 2 min. */
@@ -31,9 +25,6 @@ export interface SchedulerServiceOptions {
 
 export interface SchedulerService {
   isLeader(): boolean;
-  currentConfig(): ExorunConfig;
-  /** Re-reads jobs.yaml; an invalid file is reported and the previous configuration kept. */
-  reload(): Promise<boolean>;
   /** Reconciles job schedulers now if this instance leads; returns what changed. */
   reconcile(): Promise<ReconcilePlan | undefined>;
   /** Schedulers whose next fire time passed more than the grace ago (no tick produced). */
@@ -51,7 +42,7 @@ export async function startSchedulerService(options: SchedulerServiceOptions): P
   const instanceId = randomUUID();
   const leaderTtlMs = options.leaderTtlMs ?? 15_000;
   const overdueGraceMs = options.overdueGraceMs ?? 120_000;
-  let config = options.config;
+  const source = options.config;
   let leading = false;
   let reconcileWanted = true;
 
@@ -73,6 +64,7 @@ export async function startSchedulerService(options: SchedulerServiceOptions): P
       return { skipped: 'unreadable tick' };
     }
     const firedAtMs = (job.opts as { prevMillis?: number }).prevMillis ?? job.timestamp + (job.opts.delay ?? 0);
+    const config = source.current();
     const definition = config.jobs[parsed.data.job];
     if (!definition?.enabled) {
       logger.info({ job: parsed.data.job }, 'tick for a job that is no longer scheduled; skipped');
@@ -100,7 +92,7 @@ export async function startSchedulerService(options: SchedulerServiceOptions): P
 
   async function reconcile(): Promise<ReconcilePlan | undefined> {
     if (!leading) return undefined;
-    const plan = planReconcile(desiredSchedules(config), await existingSchedules());
+    const plan = planReconcile(desiredSchedules(source.current()), await existingSchedules());
     for (const schedule of plan.upsert) {
       await ticks.upsertJobScheduler(
         schedule.id,
@@ -141,7 +133,10 @@ export async function startSchedulerService(options: SchedulerServiceOptions): P
     if (Date.now() - lastOverdueReport < 60_000) return;
     lastOverdueReport = Date.now();
     for (const overdue of await overdueSchedules()) {
-      logger.warn({ job: overdue.id, next: new Date(overdue.nextMs).toISOString() }, 'schedule overdue: its fire time passed and no run started; are workers/schedulers running?');
+      logger.warn(
+        { job: overdue.id, next: new Date(overdue.nextMs).toISOString() },
+        'schedule overdue: its fire time passed and no run started; are workers/schedulers running?',
+      );
     }
   }
 
@@ -149,20 +144,6 @@ export async function startSchedulerService(options: SchedulerServiceOptions): P
     const schedulers = await ticks.getJobSchedulers(0, -1, true);
     const limit = Date.now() - overdueGraceMs;
     return schedulers.filter((s) => s.next !== undefined && s.next < limit).map((s) => ({ id: s.key, nextMs: s.next as number }));
-  }
-
-  async function reload(): Promise<boolean> {
-    try {
-      config = await loadConfigFile(config.file);
-      reconcileWanted = true;
-      logger.info({ file: config.file, jobs: Object.keys(config.jobs).length }, 'configuration reloaded');
-      await leaderTick();
-      return true;
-    } catch (error) {
-      const message = isAppError(error) ? error.message : String(error);
-      logger.error({ file: config.file, problems: message }, 'configuration not reloaded: the file has problems; keeping the previous one');
-      return false;
-    }
   }
 
   await leaderTick();
@@ -173,15 +154,14 @@ export async function startSchedulerService(options: SchedulerServiceOptions): P
     leading = false;
   });
 
-  if (options.watchConfig ?? true) {
-    const watcher = watchFile(config.file, () => void reload(), logger);
-    if (watcher) lifecycle.add('config watcher', () => watcher.close());
-  }
+  const unsubscribe = source.onChange(() => {
+    reconcileWanted = true;
+    void leaderTick();
+  });
+  lifecycle.add('config subscription', unsubscribe);
 
   return {
     isLeader: () => leading,
-    currentConfig: () => config,
-    reload,
     reconcile: async () => {
       reconcileWanted = true;
       await leaderTick();
@@ -190,22 +170,4 @@ export async function startSchedulerService(options: SchedulerServiceOptions): P
     overdueSchedules,
     close: () => lifecycle.close(),
   };
-}
-
-/** Watches the folder (editors replace files by renaming), debounced. */
-function watchFile(file: string, onChange: () => void, logger: Logger): FSWatcher | undefined {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const watcher = watch(path.dirname(file), (_event, name) => {
-      if (name !== path.basename(file)) return;
-      clearTimeout(timer);
-      timer = setTimeout(onChange, 300);
-    });
-    watcher.on('error', (error) => logger.warn({ err: error }, 'cannot watch the configuration file; use SIGHUP to reload'));
-    watcher.unref();
-    return watcher;
-  } catch (error) {
-    logger.warn({ err: error }, 'cannot watch the configuration file; use SIGHUP to reload');
-    return undefined;
-  }
 }

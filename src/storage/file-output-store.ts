@@ -118,19 +118,26 @@ function createRunOutput(context: RunOutputContext): RunOutput {
   const { run, paths, clock, tally, writers } = context;
   let state: State = 'open';
 
-  const enter = (action: string, allowed: readonly State[]): void => {
+  /** Runs one operation under the state rules: `next` on success, `broken` when it throws. */
+  const guarded = async <T>(action: string, allowed: readonly State[], next: State, operation: () => Promise<T>): Promise<T> => {
     if (!allowed.includes(state)) {
       throw new Error(`RunOutput.${action}() called for run ${run.runId} while it is ${state}.`);
     }
     state = 'busy';
+    try {
+      const result = await operation();
+      state = next;
+      return result;
+    } catch (error) {
+      state = 'broken';
+      throw error;
+    }
   };
 
   /** Writes one chunk of text per file; `textOf` runs inside each file's task, so a throw is a rejection. */
   const writeEach = async (textOf: (writer: Writer) => string, objects: number): Promise<void> => {
     // Each file's write is started before the next file's text is built, so encoding overlaps I/O.
-    const results = await Promise.allSettled(
-      writers.map(async (writer) => writer.file.write(Buffer.from(textOf(writer), 'utf8'), objects)),
-    );
+    const results = await Promise.allSettled(writers.map(async (writer) => writer.file.write(Buffer.from(textOf(writer), 'utf8'), objects)));
     const rejected = results.find((result) => result.status === 'rejected');
     if (rejected) throw rejected.reason;
   };
@@ -160,21 +167,15 @@ function createRunOutput(context: RunOutputContext): RunOutput {
   };
 
   return {
-    async writePage(page: CmdletPage) {
-      enter('writePage', ['open']);
-      try {
+    writePage(page: CmdletPage) {
+      return guarded('writePage', ['open'], 'open', async () => {
         await writeEach((writer) => writer.encode(page.objects), page.objects.length);
         tally.addPage(page);
-        state = 'open';
-      } catch (error) {
-        state = 'broken';
-        throw error;
-      }
+      });
     },
 
-    async commit() {
-      enter('commit', ['open']);
-      try {
+    commit() {
+      return guarded('commit', ['open'], 'done', async () => {
         await writeEach((writer) => writer.end(), 0);
         for (const writer of writers) await writer.file.finish();
         await removeFinalSet();
@@ -192,28 +193,25 @@ function createRunOutput(context: RunOutputContext): RunOutput {
         await syncFolder(paths.folder);
         const manifest = manifestFor('succeeded', files);
         await writeManifest(manifest);
-        state = 'done';
         return manifest;
-      } catch (error) {
-        state = 'broken';
-        throw error;
-      }
+      });
     },
 
-    async fail(failure) {
-      enter('fail', ['open', 'broken']);
-      try {
+    async abandon() {
+      if (state === 'done') return;
+      state = 'done';
+      await Promise.all(writers.map((writer) => writer.file.abandon()));
+    },
+
+    fail(failure) {
+      return guarded('fail', ['open', 'broken'], 'done', async () => {
         await Promise.all(writers.map((writer) => writer.file.abandon()));
         // After a commit that failed half-way some files may already carry final names.
         await removeFinalSet();
         const manifest = manifestFor('failed', [], failure);
         await writeManifest(manifest);
-        state = 'done';
         return manifest;
-      } catch (error) {
-        state = 'broken';
-        throw error;
-      }
+      });
     },
   };
 }

@@ -27,14 +27,7 @@ export interface RunPaths {
  */
 export function assertSafeComponents(components: Readonly<Record<string, unknown>>): void {
   for (const [name, value] of Object.entries(components)) {
-    if (
-      typeof value !== 'string' ||
-      value === '' ||
-      value.includes('/') ||
-      value.includes('\\') ||
-      value.includes('..') ||
-      value.includes('\0')
-    ) {
+    if (typeof value !== 'string' || value === '' || value.includes('/') || value.includes('\\') || value.includes('..') || value.includes('\0')) {
       throw new AppError(
         'STORE_WRITE_FAILED',
         `Refusing to write output: ${name} ${JSON.stringify(value)} cannot be used in a file path (it is empty or contains '/', '\\' or '..').`,
@@ -57,10 +50,7 @@ export function runPaths(root: string, run: RunLocation): RunPaths {
     relativeDataFile: (format) => `${run.job}/${run.localDate}/${dataName(format)}`,
     manifestFile: path.join(folder, `${id}.manifest.json`),
     tempManifestFile: path.join(folder, tempName(`${id}.manifest.json`)),
-    allTempFiles: () => [
-      ...OUTPUT_FORMATS.map((format) => path.join(folder, tempName(dataName(format)))),
-      path.join(folder, tempName(`${id}.manifest.json`)),
-    ],
+    allTempFiles: () => [...OUTPUT_FORMATS.map((format) => path.join(folder, tempName(dataName(format)))), path.join(folder, tempName(`${id}.manifest.json`))],
   };
 }
 

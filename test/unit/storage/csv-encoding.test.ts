@@ -32,14 +32,35 @@ describe('renderCell', () => {
 describe('csvField', () => {
   // The store quotes cells itself for speed; csv-stringify with the CSV options the brief names is
   // the reference it must match byte for byte.
-  const reference = (cell: string): string =>
-    stringify([[cell]], { record_delimiter: '\r\n', quote_record_delimiter: true, eof: false });
+  const reference = (cell: string): string => stringify([[cell]], { record_delimiter: '\r\n', quote_record_delimiter: true, eof: false });
 
   it('matches csv-stringify on awkward cells', () => {
     const cells = [
-      '', 'plain', 'comma, here', 'say "hi"', '"', '""', ',', 'a\r\nb', 'lf\nonly', 'cr\ronly', '\r', '\n',
-      ' leading and trailing ', '=1+2', '-3', '@x', "'quote'", 'tab\there', 'semi;colon', 'Zoë Müller', '李 娜',
-      '🚀 👩‍👩‍👧', '\u2028line separator', 'null\u0000byte', 'x\u00a0y',
+      '',
+      'plain',
+      'comma, here',
+      'say "hi"',
+      '"',
+      '""',
+      ',',
+      'a\r\nb',
+      'lf\nonly',
+      'cr\ronly',
+      '\r',
+      '\n',
+      ' leading and trailing ',
+      '=1+2',
+      '-3',
+      '@x',
+      "'quote'",
+      'tab\there',
+      'semi;colon',
+      'Zoë Müller',
+      '李 娜',
+      '🚀 👩‍👩‍👧',
+      '\u2028line separator',
+      'null\u0000byte',
+      'x\u00a0y',
     ];
     for (const cell of cells) expect(csvField(cell), JSON.stringify(cell)).toBe(reference(cell));
   });
@@ -66,7 +87,12 @@ describe('createCsvEncoder', () => {
     const encoder = createCsvEncoder({ warn: (message) => warnings.push(message) });
     expect(encoder.encode([])).toBe('');
     expect(encoder.encode([{ A: 1 }, { B: 'x', A: 2 }])).toBe('A,B\r\n1,\r\n2,x\r\n');
-    expect(encoder.encode([{ A: 3, C: true }, { C: false, D: null }])).toBe('3,\r\n,\r\n');
+    expect(
+      encoder.encode([
+        { A: 3, C: true },
+        { C: false, D: null },
+      ]),
+    ).toBe('3,\r\n,\r\n');
     expect(encoder.end()).toBe('');
     expect(warnings).toEqual([
       "CSV: property 'C' first appeared after the header was written; it is kept in JSONL only.",

@@ -6,17 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isAppError } from '../../../src/core/errors.js';
 import type { Manifest } from '../../../src/core/ports.js';
 import { createFileOutputStore, manifestPath, readManifest } from '../../../src/storage/index.js';
-import {
-  listFolder,
-  makePage,
-  makeRun,
-  makeTempRoot,
-  readJsonl,
-  removeTempRoot,
-  runFolder,
-  sha256OfFile,
-  steppingClock,
-} from './helpers.js';
+import { listFolder, makePage, makeRun, makeTempRoot, readJsonl, removeTempRoot, runFolder, sha256OfFile, steppingClock } from './helpers.js';
 
 const AWKWARD_OBJECTS: Record<string, unknown>[] = [
   {
@@ -165,10 +155,7 @@ describe('createFileOutputStore: content', () => {
     const second = await createFileOutputStore({ root }).begin(csvOnly);
     await second.writePage(makePage([{ Name: 'a' }]));
     expect((await second.commit()).files.map((file) => file.format)).toEqual(['csv']);
-    expect((await listFolder(runFolder(root, csvOnly))).filter((name) => name.startsWith('csv-only'))).toEqual([
-      'csv-only.csv',
-      'csv-only.manifest.json',
-    ]);
+    expect((await listFolder(runFolder(root, csvOnly))).filter((name) => name.startsWith('csv-only'))).toEqual(['csv-only.csv', 'csv-only.manifest.json']);
   });
 });
 
@@ -321,6 +308,23 @@ describe('createFileOutputStore: atomicity', () => {
     expect(await readJsonl(path.join(folder, `${run.runId}.jsonl`))).toEqual([{ Name: 'kept' }]);
     expect(await readFile(path.join(folder, `${run.runId}.csv`), 'utf8')).toBe('Name\r\nkept\r\n');
     expect(await listFolder(folder)).toEqual([`${run.runId}.csv`, `${run.runId}.jsonl`, `${run.runId}.manifest.json`]);
+  });
+
+  it('abandon() removes its temporaries, writes no manifest and keeps an earlier complete set', async () => {
+    const run = makeRun();
+    const folder = runFolder(root, run);
+    const first = await createFileOutputStore({ root }).begin(run);
+    await first.writePage(makePage([{ Name: 'complete' }]));
+    await first.commit();
+
+    const retry = await createFileOutputStore({ root }).begin({ ...run, attempt: 2 });
+    await retry.writePage(makePage([{ Name: 'partial' }]));
+    await retry.abandon();
+    await retry.abandon();
+
+    expect(await listFolder(folder)).toEqual([`${run.runId}.csv`, `${run.runId}.jsonl`, `${run.runId}.manifest.json`]);
+    expect(await readJsonl(path.join(folder, `${run.runId}.jsonl`))).toEqual([{ Name: 'complete' }]);
+    await expect(retry.writePage(makePage([{ Name: 'late' }]))).rejects.toThrow(/done/);
   });
 
   it('replaces the files of an earlier committed attempt of the same run', async () => {

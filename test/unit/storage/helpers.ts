@@ -73,7 +73,12 @@ export async function sha256OfFile(file: string): Promise<{ sha256: string; byte
 export async function readJsonl(file: string): Promise<unknown[]> {
   const text = await readFile(file, 'utf8');
   expectTrailingNewline(text);
-  return text === '' ? [] : text.slice(0, -1).split('\n').map((line) => JSON.parse(line) as unknown);
+  return text === ''
+    ? []
+    : text
+        .slice(0, -1)
+        .split('\n')
+        .map((line) => JSON.parse(line) as unknown);
 }
 
 function expectTrailingNewline(text: string): void {

@@ -1,0 +1,127 @@
+import { nextFireTimes } from '../../config/cron.js';
+import { AppError } from '../../core/errors.js';
+import type { ConfigSource } from '../../config/config-source.js';
+import { planRun } from '../../jobs/plan.js';
+import { createRedisConnection } from '../../queue/connection.js';
+import { createRunQueue } from '../../queue/run-queue.js';
+import { startSchedulerProcess } from '../../scheduler/main.js';
+import { startWorkerProcess } from '../../worker/main.js';
+import { runUntilSignal } from '../signals.js';
+import { createRuntime, loadConfigSource, resolveRedis, type GlobalOptions, type Runtime } from '../runtime.js';
+
+export interface UpOptions extends GlobalOptions {
+  runNow?: boolean;
+  watch?: boolean;
+  concurrency?: string;
+  drain: string;
+}
+
+/**
+ * `exorun up`: scheduler and worker in one process, with a private Redis when REDIS_URL is unset.
+ * The quick start's main job.
+ */
+export async function upCommand(options: UpOptions): Promise<number> {
+  const runtime = createRuntime(options, 'up');
+  const config = await loadConfigSource(runtime, options.watch !== false);
+  const redis = await resolveRedis(runtime, { startIfMissing: true });
+  const scheduler = await startSchedulerProcess({ config, env: runtime.env, logger: runtime.logger, redisUrl: redis.url });
+  const worker = await startWorker(runtime, config, redis.url, options.concurrency);
+  describeSchedule(runtime, config);
+  if (options.runNow) await runEveryJobNow(runtime, config, redis.url);
+  return runUntilSignal(
+    {
+      async stop() {
+        await worker.close(drainMs(options.drain));
+        await scheduler.close();
+        config.close();
+        await redis.embedded?.stop();
+      },
+      reload: () => config.reload(),
+    },
+    runtime.logger,
+  );
+}
+
+/** `exorun worker`: runs from the queue until stopped. */
+export async function workerCommand(options: GlobalOptions & { concurrency?: string; drain: string; watch?: boolean }): Promise<number> {
+  const runtime = createRuntime(options, 'worker');
+  const config = await loadConfigSource(runtime, options.watch !== false);
+  const redis = await resolveRedis(runtime, { startIfMissing: false });
+  const worker = await startWorker(runtime, config, redis.url, options.concurrency);
+  return runUntilSignal(
+    {
+      async stop() {
+        await worker.close(drainMs(options.drain));
+        config.close();
+      },
+      reload: () => config.reload(),
+    },
+    runtime.logger,
+  );
+}
+
+/** `exorun scheduler`: keeps job schedulers in line with jobs.yaml and turns ticks into runs. */
+export async function schedulerCommand(options: GlobalOptions & { watch?: boolean }): Promise<number> {
+  const runtime = createRuntime(options, 'scheduler');
+  const config = await loadConfigSource(runtime, options.watch !== false);
+  const redis = await resolveRedis(runtime, { startIfMissing: false });
+  const scheduler = await startSchedulerProcess({ config, env: runtime.env, logger: runtime.logger, redisUrl: redis.url });
+  describeSchedule(runtime, config);
+  return runUntilSignal(
+    {
+      async stop() {
+        await scheduler.close();
+        config.close();
+      },
+      reload: () => config.reload(),
+    },
+    runtime.logger,
+  );
+}
+
+function startWorker(runtime: Runtime, config: ConfigSource, redisUrl: string, concurrency: string | undefined): ReturnType<typeof startWorkerProcess> {
+  return startWorkerProcess({
+    config,
+    env: runtime.env,
+    logger: runtime.logger,
+    redisUrl,
+    ...(concurrency === undefined ? {} : { concurrency: positiveInteger(concurrency, '--concurrency') }),
+  });
+}
+
+function drainMs(seconds: string): number {
+  return positiveInteger(seconds, '--drain') * 1000;
+}
+
+function positiveInteger(value: string, flag: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new AppError('CFG_ENV_INVALID', `${flag} must be a whole number of at least 1, got '${value}'.`);
+  return parsed;
+}
+
+function describeSchedule(runtime: Runtime, source: ConfigSource): void {
+  const config = source.current();
+  for (const job of Object.values(config.jobs)) {
+    const next = job.enabled && job.schedule ? new Date(nextFireTimes(job.schedule, job.timezone, 1)[0] ?? 0).toISOString() : undefined;
+    runtime.logger.info(
+      { job: job.name, tenant: job.tenant, cmdlet: job.cmdlet, next: next ?? (job.enabled ? 'manual only' : 'disabled'), output: job.output.directory },
+      'job',
+    );
+  }
+}
+
+async function runEveryJobNow(runtime: Runtime, source: ConfigSource, redisUrl: string): Promise<void> {
+  const config = source.current();
+  const connection = createRedisConnection(redisUrl, 'client', 'exorun-up');
+  const runs = createRunQueue({ connection, prefix: runtime.env.EXORUN_PREFIX });
+  try {
+    for (const job of Object.values(config.jobs).filter((candidate) => candidate.enabled)) {
+      const plan = planRun(config, job.name, { trigger: 'manual', nowMs: Date.now() });
+      await runs.enqueue(plan);
+      runtime.logger.info({ job: job.name, runId: plan.runId }, '--run-now: run queued');
+    }
+  } finally {
+    await runs.close();
+    connection.disconnect();
+  }
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { isAppError } from '../core/errors.js';
+import { problemsOf, formatProblem } from '../config/problems.js';
+import { nextCommand } from './commands/next.js';
+import { runCommand } from './commands/run.js';
+import { schedulerCommand, upCommand, workerCommand } from './commands/services.js';
+import { simulateCommand } from './commands/simulate.js';
+import { validateCommand } from './commands/validate.js';
+
+const program = new Command();
+
+program
+  .name('exorun')
+  .description('Run Exchange Online and Security & Compliance cmdlets on a schedule, without PowerShell.')
+  .version('0.1.0')
+  .option('-c, --config <file>', 'jobs file (default: $EXORUN_CONFIG or ./jobs.yaml)')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+  .showHelpAfterError()
+  .addHelpText(
+    'after',
+    `
+Environment: REDIS_URL (unset: \`up\` starts a private redis-server), EXORUN_PREFIX, EXORUN_CONFIG,
+EXORUN_WORKER_CONCURRENCY, EXORUN_SIMULATOR (state file of \`exorun simulate\`), LOG_LEVEL.
+Docs: README.md, docs/jobs-yaml.md, docs/errors.md`,
+  );
+
+program
+  .command('up')
+  .description('scheduler and worker in one process (starts a private Redis when REDIS_URL is unset)')
+  .option('--run-now', 'run every enabled job once at start-up, then follow the schedules')
+  .option('--no-watch', 'do not reload jobs.yaml when it changes (SIGHUP still reloads)')
+  .option('--concurrency <n>', 'runs processed at once by the worker')
+  .option('--drain <seconds>', 'on shutdown, wait this long for active runs before aborting them', '30')
+  .action(async (options: Record<string, unknown>) => finish(await upCommand({ ...program.opts(), ...options })));
+
+program
+  .command('scheduler')
+  .description('keep BullMQ job schedulers in line with jobs.yaml and turn their ticks into runs')
+  .option('--no-watch', 'do not reload jobs.yaml when it changes (SIGHUP still reloads)')
+  .action(async (options: Record<string, unknown>) => finish(await schedulerCommand({ ...program.opts(), ...options })));
+
+program
+  .command('worker')
+  .description('take runs from the queue and execute them')
+  .option('--concurrency <n>', 'runs processed at once (default $EXORUN_WORKER_CONCURRENCY or 10)')
+  .option('--drain <seconds>', 'on shutdown, wait this long for active runs before aborting them', '30')
+  .option('--no-watch', 'do not reload jobs.yaml when it changes (SIGHUP still reloads)')
+  .action(async (options: Record<string, unknown>) => finish(await workerCommand({ ...program.opts(), ...options })));
+
+program
+  .command('run')
+  .description('queue one run of a job now')
+  .argument('<job>', 'job name from jobs.yaml')
+  .option('--wait', 'wait for the run to finish; exit 0 when it succeeded, 1 when it failed')
+  .option('--timeout <duration>', 'with --wait, give up after this long', '10m')
+  .option('--json', 'print the result as JSON')
+  .action(async (job: string, options: Record<string, unknown>) => finish(await runCommand(job, { ...program.opts(), ...options })));
+
+program
+  .command('simulate')
+  .description('serve a local Microsoft 365 stand-in (Entra, EXO, IPPS) for workers in other processes')
+  .option('--host <address>', 'address to listen on', '127.0.0.1')
+  .option('--public-host <name>', 'host name clients use (also put in the TLS certificate)')
+  .option('--port <n>', 'first of four consecutive ports (login, exo, ipps, ipps regional); default: free ports')
+  .option('--state-file <file>', 'where to write URLs, CA and admin key (default .exorun/simulator.json)')
+  .option('--latency-ms <ms>', 'added latency per admin API call')
+  .option('--concurrency-cap <n>', 'requests in flight per tenant and service before the service refuses')
+  .option('--token-lifetime <seconds>', 'access token lifetime')
+  .action(async (options: Record<string, unknown>) => finish(await simulateCommand({ ...program.opts(), ...options })));
+
+program
+  .command('validate')
+  .description('check a jobs file; prints each problem as file:line:col and exits 2 when there are any')
+  .argument('[file]', 'jobs file (default: --config, $EXORUN_CONFIG or ./jobs.yaml)')
+  .action(async (file: string | undefined) => finish(await validateCommand(file, program.opts())));
+
+program
+  .command('next')
+  .description("show a job's next fire times in its time zone")
+  .argument('<job>', 'job name from jobs.yaml')
+  .option('-n, --count <n>', 'how many', '5')
+  .option('--from <iso>', 'start from this time instead of now')
+  .action(async (job: string, options: Record<string, unknown>) => finish(await nextCommand(job, { ...program.opts(), ...options })));
+
+function finish(code: number): void {
+  process.exitCode = code;
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (isAppError(error)) {
+    const problems = problemsOf(error);
+    if (problems.length > 0) {
+      for (const problem of problems) process.stderr.write(`${formatProblem(problem)}\n`);
+    } else {
+      process.stderr.write(`exorun: ${error.code}: ${error.message}\n`);
+    }
+    process.exitCode = error.code.startsWith('CFG_') ? 2 : 1;
+  } else {
+    process.stderr.write(`exorun: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}

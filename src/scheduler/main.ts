@@ -1,0 +1,21 @@
+import type { ConfigSource } from '../config/config-source.js';
+import type { ExorunEnv } from '../config/env.js';
+import type { Logger } from '../core/logger.js';
+import { startSchedulerService, type SchedulerService } from './scheduler-service.js';
+
+export interface SchedulerProcessSettings {
+  config: ConfigSource;
+  env: ExorunEnv;
+  logger: Logger;
+  redisUrl: string;
+}
+
+/** Composition root of a scheduler process: environment settings → scheduler service. */
+export function startSchedulerProcess(settings: SchedulerProcessSettings): Promise<SchedulerService> {
+  return startSchedulerService({
+    redisUrl: settings.redisUrl,
+    prefix: settings.env.EXORUN_PREFIX,
+    logger: settings.logger,
+    config: settings.config,
+  });
+}

@@ -1,0 +1,28 @@
+import type { ConfigSource } from '../config/config-source.js';
+import type { ExorunEnv } from '../config/env.js';
+import type { Logger } from '../core/logger.js';
+import { startWorkerService, type WorkerService } from './worker-service.js';
+
+export interface WorkerProcessSettings {
+  config: ConfigSource;
+  env: ExorunEnv;
+  logger: Logger;
+  redisUrl: string;
+  /** Overrides EXORUN_WORKER_CONCURRENCY. */
+  concurrency?: number;
+}
+
+/** Composition root of a worker process: environment settings → worker service. */
+export function startWorkerProcess(settings: WorkerProcessSettings): Promise<WorkerService> {
+  const { env } = settings;
+  return startWorkerService({
+    redisUrl: settings.redisUrl,
+    prefix: env.EXORUN_PREFIX,
+    logger: settings.logger,
+    config: () => settings.config.current(),
+    concurrency: settings.concurrency ?? env.EXORUN_WORKER_CONCURRENCY,
+    leaseTtlMs: env.EXORUN_LEASE_TTL_MS,
+    lockDurationMs: env.EXORUN_LOCK_DURATION_MS,
+    ...(env.EXORUN_SIMULATOR === undefined ? {} : { simulatorStateFile: env.EXORUN_SIMULATOR }),
+  });
+}

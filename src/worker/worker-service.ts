@@ -1,0 +1,131 @@
+import { hostname } from 'node:os';
+import { Job, Worker } from 'bullmq';
+import type { ExorunConfig } from '../config/model.js';
+import { createLifecycle, withTimeout } from '../core/lifecycle.js';
+import type { Logger } from '../core/logger.js';
+import type { OutputStore } from '../core/ports.js';
+import { createHttpTransport } from '../exchange/http-transport.js';
+import { createRedisTenantLimiter } from '../limits/redis-limiter.js';
+import { createRedisConnection } from '../queue/connection.js';
+import { createRunQueue, RUNS_QUEUE } from '../queue/run-queue.js';
+import type { Simulator } from '../simulator/index.js';
+import { createFileOutputStore } from '../storage/index.js';
+import { createRunProcessor } from './run-processor.js';
+import { createSimulatedCloud } from './simulated-cloud.js';
+import { createTenantSessions } from './tenant-sessions.js';
+
+export interface WorkerServiceOptions {
+  redisUrl: string;
+  prefix: string;
+  logger: Logger;
+  /** The current configuration (read per run, so a reload applies to the next run). */
+  config: () => ExorunConfig;
+  /** Runs processed at once by this process. */
+  concurrency: number;
+  /** Slot lease lifetime; a killed worker's slot frees after this. */
+  leaseTtlMs: number;
+  /** BullMQ lock; a killed worker's run is picked up again after about this long. */
+  lockDurationMs: number;
+  /** State file of an external simulator (`exorun simulate`); otherwise one is started in-process. */
+  simulatorStateFile?: string;
+}
+
+export interface WorkerService {
+  /** The in-process simulator, if simulated tenants made this worker start one. */
+  simulator(): Simulator | undefined;
+  /**
+   * Stops taking runs and waits for active ones; after `drainMs` aborts them (they return to the
+   * queue without spending an attempt). Idempotent.
+   */
+  close(drainMs?: number): Promise<void>;
+}
+
+export async function startWorkerService(options: WorkerServiceOptions): Promise<WorkerService> {
+  const logger = options.logger.child({ component: 'worker' });
+  const lifecycle = createLifecycle({ onError: (name, error) => logger.error({ err: error, resource: name }, 'close failed') });
+
+  const client = createRedisConnection(options.redisUrl, 'client', 'exorun-worker');
+  lifecycle.add('redis client', () => void client.disconnect());
+  const workerConnection = createRedisConnection(options.redisUrl, 'worker', 'exorun-worker');
+  lifecycle.add('redis worker connection', () => void workerConnection.disconnect());
+
+  const transport = createHttpTransport();
+  lifecycle.add('http transport', () => transport.close());
+  const simulated = createSimulatedCloud({ ...(options.simulatorStateFile ? { stateFile: options.simulatorStateFile } : {}), logger });
+  lifecycle.add('simulated cloud', () => simulated.close());
+
+  const runs = createRunQueue({ connection: client, prefix: options.prefix });
+  lifecycle.add('runs queue', () => runs.close());
+
+  const limiter = createRedisTenantLimiter({
+    redis: client,
+    prefix: options.prefix,
+    leaseTtlMs: options.leaseTtlMs,
+    waiterTtlMs: options.leaseTtlMs * 3,
+    logger,
+    // A freed slot wakes the runs first in line at once instead of at their next poll.
+    wakeWaiters: async (_key, waiterIds) => {
+      await Promise.all(
+        waiterIds.map(async (id) => {
+          const waiting = await Job.fromId(runs.queue, id);
+          await waiting?.promote().catch(() => undefined);
+        }),
+      );
+    },
+  });
+
+  const stores = new Map<string, OutputStore>();
+  const processor = createRunProcessor({
+    config: options.config,
+    sessions: createTenantSessions({ transport, simulated, logger }),
+    limiter,
+    storeFor: (directory) => {
+      let store = stores.get(directory);
+      if (!store) {
+        store = createFileOutputStore({ root: directory });
+        stores.set(directory, store);
+      }
+      return store;
+    },
+    logger,
+    maxSlotWaitMs: options.leaseTtlMs,
+  });
+
+  const worker = new Worker(RUNS_QUEUE, processor, {
+    // Recorded on each job as processedBy: tells operators (and tests) which process ran a run.
+    name: `${hostname()}:${process.pid}`,
+    connection: workerConnection,
+    prefix: options.prefix,
+    concurrency: options.concurrency,
+    lockDuration: options.lockDurationMs,
+    stalledInterval: options.lockDurationMs,
+    maxStalledCount: 1,
+  });
+  worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+  worker.on('failed', (job, error) => {
+    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) logger.error({ runId: job.id, reason: error.message }, 'run failed');
+  });
+  await worker.waitUntilReady();
+  logger.info({ concurrency: options.concurrency }, 'worker ready');
+
+  let closing: Promise<void> | undefined;
+  async function close(drainMs = 30_000): Promise<void> {
+    const draining = worker.close();
+    try {
+      await withTimeout(draining, drainMs, 'draining active runs');
+    } catch {
+      logger.warn({ drainMs }, 'runs still active after the drain deadline; aborting them (they will be picked up again)');
+      worker.cancelAllJobs('shutdown');
+      await withTimeout(draining, 10_000, 'aborting active runs').catch(() => worker.close(true));
+    }
+    await lifecycle.close();
+  }
+
+  return {
+    simulator: () => simulated.local,
+    close(drainMs) {
+      closing ??= close(drainMs);
+      return closing;
+    },
+  };
+}

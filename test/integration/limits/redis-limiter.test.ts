@@ -1,0 +1,88 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LeaseKey } from '../../../src/core/ports.js';
+import { sleep } from '../../../src/core/time.js';
+import { createRedisTenantLimiter } from '../../../src/limits/redis-limiter.js';
+import { testRedisUrl, uniquePrefix } from '../../support/redis.js';
+
+let redis: Redis;
+beforeAll(() => {
+  redis = new Redis(testRedisUrl());
+});
+afterAll(() => redis.disconnect());
+
+const key: LeaseKey = { tenant: 'contoso.onmicrosoft.com', service: 'exo' };
+
+describe('Redis lease semaphore', () => {
+  it('never grants more than the limit, even to many simultaneous callers', async () => {
+    const limiter = createRedisTenantLimiter({ redis, prefix: uniquePrefix('lease') });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, index) => limiter.acquire(key, { holderId: `h${index}`, waiterId: `w${index}`, limit: 3 })),
+    );
+    const granted = results.filter((result) => result.granted);
+    expect(granted).toHaveLength(3);
+    expect((await limiter.inspect(key)).holders).toHaveLength(3);
+    for (const result of granted) if (result.granted) await result.lease.release();
+  });
+
+  it('grants waiters first come, first served and tells the releaser whom to wake', async () => {
+    const woken: string[][] = [];
+    const limiter = createRedisTenantLimiter({ redis, prefix: uniquePrefix('lease'), wakeWaiters: async (_key, ids) => void woken.push(ids) });
+    const first = await limiter.acquire(key, { holderId: 'a:1', waiterId: 'a', limit: 1 });
+    expect(first.granted).toBe(true);
+    for (const id of ['b', 'c', 'd']) {
+      const denied = await limiter.acquire(key, { holderId: `${id}:1`, waiterId: id, limit: 1 });
+      expect(denied.granted).toBe(false);
+    }
+    // A later asker does not overtake the line, even when it asks right after a release.
+    if (first.granted) await first.lease.release();
+    expect(woken).toEqual([['b']]);
+    expect((await limiter.acquire(key, { holderId: 'd:2', waiterId: 'd', limit: 1 })).granted).toBe(false);
+    expect(await limiter.wouldGrant(key, 'b', 1)).toBe(true);
+    expect(await limiter.wouldGrant(key, 'c', 1)).toBe(false);
+    const second = await limiter.acquire(key, { holderId: 'b:2', waiterId: 'b', limit: 1 });
+    expect(second.granted).toBe(true);
+    expect((await limiter.inspect(key)).waiters).toEqual(['c', 'd']);
+    if (second.granted) await second.lease.release();
+  });
+
+  it('takes the slot from a holder whose lease expired in Redis, and that holder learns it lost it', async () => {
+    const prefix = uniquePrefix('lease');
+    const dead = createRedisTenantLimiter({ redis, prefix, leaseTtlMs: 400 });
+    const held = await dead.acquire(key, { holderId: 'dead:1', waiterId: 'dead', limit: 1 });
+    expect(held.granted).toBe(true);
+    const other = createRedisTenantLimiter({ redis, prefix, leaseTtlMs: 400 });
+    const denied = await other.acquire(key, { holderId: 'next:1', waiterId: 'next', limit: 1 });
+    expect(denied.granted).toBe(false);
+    expect(!denied.granted && denied.retryAfterMs).toBeLessThanOrEqual(400);
+    // Expire it as a stalled process would (its heartbeat could not run in time).
+    await redis.eval("redis.call('ZADD', KEYS[1], 0, ARGV[1]) return 1", 1, `${prefix}:lease:{${key.tenant}|${key.service}}:holders`, 'dead:1');
+    expect((await other.acquire(key, { holderId: 'next:1', waiterId: 'next', limit: 1 })).granted).toBe(true);
+    if (held.granted) await expect(held.lease.assertHeld()).rejects.toMatchObject({ code: 'LIMIT_LEASE_LOST' });
+    expect(held.granted && held.lease.signal.aborted).toBe(true);
+  });
+
+  it('forgets a waiter that stopped asking, so the line moves on', async () => {
+    const limiter = createRedisTenantLimiter({ redis, prefix: uniquePrefix('lease'), waiterTtlMs: 300 });
+    const holder = await limiter.acquire(key, { holderId: 'h:1', waiterId: 'h', limit: 1 });
+    await limiter.acquire(key, { holderId: 'ghost:1', waiterId: 'ghost', limit: 1 });
+    await sleep(400);
+    await limiter.acquire(key, { holderId: 'live:1', waiterId: 'live', limit: 1 });
+    expect((await limiter.inspect(key)).waiters).toEqual(['live']);
+    if (holder.granted) await holder.lease.release();
+    await limiter.forgetWaiter(key, 'live');
+    expect((await limiter.inspect(key)).waiters).toEqual([]);
+  });
+
+  it('keeps a lease alive with its heartbeat beyond the TTL', async () => {
+    const limiter = createRedisTenantLimiter({ redis, prefix: uniquePrefix('lease'), leaseTtlMs: 3_000 });
+    const held = await limiter.acquire(key, { holderId: 'long:1', waiterId: 'long', limit: 1 });
+    expect(held.granted).toBe(true);
+    await sleep(3_600);
+    if (held.granted) {
+      await expect(held.lease.assertHeld()).resolves.toBeUndefined();
+      expect(held.lease.signal.aborted).toBe(false);
+      await held.lease.release();
+    }
+  });
+});

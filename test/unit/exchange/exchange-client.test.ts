@@ -1,0 +1,235 @@
+import { describe, expect, it } from 'vitest';
+import type { AccessToken, CloudEndpoints, HttpRequest, HttpResponse, HttpTransport, TokenProvider, TokenRequest } from '../../../src/core/ports.js';
+import { createExchangeClient } from '../../../src/exchange/exchange-client.js';
+
+const endpoints: Pick<CloudEndpoints, 'exo' | 'ipps'> = {
+  exo: { baseUrl: 'https://outlook.office365.com', resource: 'https://outlook.office365.com', trustedHosts: ['outlook.office365.com'] },
+  ipps: {
+    baseUrl: 'https://ps.compliance.protection.outlook.com',
+    resource: 'https://ps.compliance.protection.outlook.com',
+    trustedHosts: ['ps.compliance.protection.outlook.com', '*.ps.compliance.protection.outlook.com'],
+  },
+};
+const tenantId = '6f1c2d3e-0000-4000-8000-0000000000e0';
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
+  return { status, headers: { 'content-type': 'application/json', 'request-id': `r-${Math.random()}`, ...headers }, body: Buffer.from(JSON.stringify(body)) };
+}
+
+/** A transport that answers from a script and records what was sent where. */
+function scriptedTransport(answer: (request: HttpRequest, index: number) => HttpResponse | Error): HttpTransport & { sent: HttpRequest[] } {
+  const sent: HttpRequest[] = [];
+  return {
+    sent,
+    async request(request) {
+      sent.push(request);
+      const result = answer(request, sent.length - 1);
+      if (result instanceof Error) throw result;
+      return result;
+    },
+    async close() {},
+  };
+}
+
+function tokens(): TokenProvider & { requests: TokenRequest[] } {
+  const requests: TokenRequest[] = [];
+  let counter = 0;
+  return {
+    mode: 'app-only',
+    requests,
+    async getToken(request): Promise<AccessToken> {
+      requests.push(request);
+      counter += 1;
+      return { token: `token-${counter}`, expiresOnMs: Date.now() + 3_600_000, tenantId };
+    },
+  };
+}
+
+const noSleep = async (): Promise<void> => {};
+const collect = async <T>(iterable: AsyncIterable<T>): Promise<T[]> => {
+  const items: T[] = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+};
+
+describe('exchange client', () => {
+  it('sends the documented request and follows nextLinks with the identical body', async () => {
+    const transport = scriptedTransport((request, index) =>
+      index === 0
+        ? json(200, {
+            value: [{ Name: 'a' }],
+            '@adminapi.warnings': [],
+            '@odata.nextLink': `https://outlook.office365.com/adminapi/beta/${tenantId}/InvokeCommand?$skiptoken=x`,
+          })
+        : json(200, { value: [{ Name: 'b' }], '@adminapi.warnings': ['careful'] }),
+    );
+    const client = createExchangeClient({ endpoints, tokens: tokens(), transport, sleep: noSleep });
+    const pages = await collect(
+      client.invoke({
+        tenant: 'contoso.onmicrosoft.com',
+        service: 'exo',
+        cmdlet: 'Get-Mailbox',
+        parameters: { ResultSize: 'Unlimited' },
+        select: ['Name'],
+        pageSize: 500,
+      }),
+    );
+    expect(pages.map((page) => page.objects)).toEqual([[{ Name: 'a' }], [{ Name: 'b' }]]);
+    expect(pages[1]!.warnings).toEqual(['careful']);
+    const [first, second] = transport.sent;
+    expect(first!.url).toBe(`https://outlook.office365.com/adminapi/beta/${tenantId}/InvokeCommand?$select=Name`);
+    expect(first!.method).toBe('POST');
+    expect(JSON.parse(first!.body!)).toEqual({ CmdletInput: { CmdletName: 'Get-Mailbox', Parameters: { ResultSize: 'Unlimited' } } });
+    expect(first!.headers).toMatchObject({
+      authorization: 'Bearer token-1',
+      prefer: 'odata.maxpagesize=500',
+      'x-anchormailbox': `APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@${tenantId}`,
+      'x-cmdletname': 'Get-Mailbox',
+    });
+    expect(second!.body).toBe(first!.body);
+    expect(second!.headers!['connection-id']).toBe(first!.headers!['connection-id']);
+    expect(second!.headers!['client-request-id']).not.toBe(first!.headers!['client-request-id']);
+  });
+
+  it('asks for a token before every page, so expiry is handled between pages', async () => {
+    const provider = tokens();
+    const transport = scriptedTransport((_request, index) =>
+      json(200, {
+        value: [{ i: index }],
+        ...(index < 2 ? { '@odata.nextLink': `https://outlook.office365.com/adminapi/beta/t/InvokeCommand?$skiptoken=${index}` } : {}),
+      }),
+    );
+    const client = createExchangeClient({ endpoints, tokens: provider, transport, sleep: noSleep });
+    await collect(client.invoke({ tenant: 't', service: 'exo', cmdlet: 'Get-Mailbox', parameters: {} }));
+    expect(provider.requests.length).toBe(1);
+    expect(transport.sent.length).toBe(3);
+  });
+
+  it('never sends the token to a nextLink outside the tenant’s cloud', async () => {
+    const transport = scriptedTransport(() => json(200, { value: [], '@odata.nextLink': 'https://attacker.example/adminapi/beta/t/InvokeCommand' }));
+    const client = createExchangeClient({ endpoints, tokens: tokens(), transport, sleep: noSleep });
+    await expect(collect(client.invoke({ tenant: 't', service: 'exo', cmdlet: 'Get-Mailbox', parameters: {} }))).rejects.toMatchObject({
+      code: 'EXO_UNTRUSTED_HOST',
+    });
+    expect(transport.sent.map((request) => new URL(request.url).host)).toEqual(['outlook.office365.com']);
+  });
+
+  it('follows the IPPS redirect to the regional host once and remembers it', async () => {
+    const transport = scriptedTransport((request) =>
+      new URL(request.url).host === 'ps.compliance.protection.outlook.com'
+        ? {
+            status: 302,
+            headers: { location: `https://nam12b.ps.compliance.protection.outlook.com/adminapi/beta/${tenantId}/InvokeCommand` },
+            body: Buffer.alloc(0),
+          }
+        : json(200, { value: [{ Name: 'policy' }] }),
+    );
+    const client = createExchangeClient({ endpoints, tokens: tokens(), transport, sleep: noSleep });
+    const request = { tenant: 't', service: 'ipps' as const, cmdlet: 'Get-RetentionCompliancePolicy', parameters: {} };
+    expect((await collect(client.invoke(request)))[0]!.objects).toEqual([{ Name: 'policy' }]);
+    await collect(client.invoke(request));
+    expect(transport.sent.map((sent) => new URL(sent.url).host)).toEqual([
+      'ps.compliance.protection.outlook.com',
+      'nam12b.ps.compliance.protection.outlook.com',
+      'nam12b.ps.compliance.protection.outlook.com',
+    ]);
+    expect(transport.sent[1]!.headers!['authorization']).toBe('Bearer token-1');
+  });
+
+  it('refuses a redirect outside the cloud without sending the token there', async () => {
+    const transport = scriptedTransport(() => ({ status: 302, headers: { location: 'https://evil.example/x' }, body: Buffer.alloc(0) }));
+    const client = createExchangeClient({ endpoints, tokens: tokens(), transport, sleep: noSleep });
+    await expect(collect(client.invoke({ tenant: 't', service: 'ipps', cmdlet: 'Get-DlpCompliancePolicy', parameters: {} }))).rejects.toMatchObject({
+      code: 'EXO_UNTRUSTED_HOST',
+    });
+    expect(transport.sent).toHaveLength(1);
+  });
+
+  it('refreshes the token once after a 401, passing a CAE claims challenge, then gives up', async () => {
+    const claims = '{"access_token":{"nbf":{"essential":true,"value":"1"}}}';
+    const provider = tokens();
+    const challenge = { 'www-authenticate': `Bearer error="insufficient_claims", claims="${Buffer.from(claims).toString('base64')}"` };
+    const transport = scriptedTransport((_request, index) => (index === 0 ? json(401, {}, challenge) : json(200, { value: [{ ok: true }] })));
+    const client = createExchangeClient({ endpoints, tokens: provider, transport, sleep: noSleep });
+    expect((await collect(client.invoke({ tenant: 't', service: 'exo', cmdlet: 'Get-Mailbox', parameters: {} })))[0]!.objects).toEqual([{ ok: true }]);
+    expect(provider.requests[1]).toMatchObject({ forceRefresh: true, claims });
+    expect(transport.sent[1]!.headers!['authorization']).toBe('Bearer token-2');
+
+    const always401 = createExchangeClient({ endpoints, tokens: tokens(), transport: scriptedTransport(() => json(401, {})), sleep: noSleep });
+    await expect(collect(always401.invoke({ tenant: 't', service: 'exo', cmdlet: 'Get-Mailbox', parameters: {} }))).rejects.toMatchObject({
+      code: 'EXO_UNAUTHORIZED',
+      retryable: false,
+    });
+  });
+
+  it('waits as long as Retry-After says (in place when short), then hands longer waits back', async () => {
+    const waits: number[] = [];
+    const throttles: number[] = [];
+    const sleep = async (ms: number): Promise<void> => void waits.push(ms);
+    const transport = scriptedTransport((_request, index) =>
+      index < 2 ? json(429, { error: { code: 'TooManyRequests', message: 'slow' } }, { 'retry-after': '1.5' }) : json(200, { value: [] }),
+    );
+    const client = createExchangeClient({ endpoints, tokens: tokens(), transport, sleep, onThrottle: (event) => void throttles.push(event.waitMs) });
+    await collect(client.invoke({ tenant: 't', service: 'exo', cmdlet: 'Get-Mailbox', parameters: {} }));
+    expect(waits).toEqual([1500, 1500]);
+    expect(throttles).toEqual([1500, 1500]);
+
+    const long = createExchangeClient({
+      endpoints,
+      tokens: tokens(),
+      transport: scriptedTransport(() => json(429, {}, { 'retry-after': '120' })),
+      sleep,
+      maxInPlaceWaitMs: 30_000,
+    });
+    await expect(collect(long.invoke({ tenant: 't', service: 'exo', cmdlet: 'Get-Mailbox', parameters: {} }))).rejects.toMatchObject({
+      code: 'EXO_THROTTLED',
+      retryAfterMs: 120_000,
+    });
+  });
+
+  it('retries reads after network failures but never re-sends a write', async () => {
+    const reset = Object.assign(new Error('socket hang up'), { code: 'UND_ERR_SOCKET' });
+    const reads = scriptedTransport((_request, index) => (index === 0 ? reset : json(200, { value: [] })));
+    await collect(
+      createExchangeClient({ endpoints, tokens: tokens(), transport: reads, sleep: noSleep }).invoke({
+        tenant: 't',
+        service: 'exo',
+        cmdlet: 'Get-Mailbox',
+        parameters: {},
+      }),
+    );
+    expect(reads.sent).toHaveLength(2);
+
+    const writes = scriptedTransport(() => reset);
+    await expect(
+      collect(
+        createExchangeClient({ endpoints, tokens: tokens(), transport: writes, sleep: noSleep }).invoke({
+          tenant: 't',
+          service: 'exo',
+          cmdlet: 'Set-Mailbox',
+          parameters: { Identity: 'x' },
+        }),
+      ),
+    ).rejects.toMatchObject({ code: 'EXO_UNAVAILABLE' });
+    expect(writes.sent).toHaveLength(1);
+  });
+
+  it('enforces a numeric ResultSize itself and stops paging', async () => {
+    const transport = scriptedTransport(() => json(200, { value: [{ i: 1 }, { i: 2 }, { i: 3 }], '@odata.nextLink': 'https://outlook.office365.com/next' }));
+    const client = createExchangeClient({ endpoints, tokens: tokens(), transport, sleep: noSleep });
+    const pages = await collect(client.invoke({ tenant: 't', service: 'exo', cmdlet: 'Get-Mailbox', parameters: { ResultSize: 2 } }));
+    expect(pages.flatMap((page) => page.objects)).toEqual([{ i: 1 }, { i: 2 }]);
+    expect(transport.sent).toHaveLength(1);
+  });
+
+  it('checks the lease before every request and stops when it is lost', async () => {
+    let allowed = 2;
+    const transport = scriptedTransport(() => json(200, { value: [{}], '@odata.nextLink': 'https://outlook.office365.com/next' }));
+    const client = createExchangeClient({ endpoints, tokens: tokens(), transport, sleep: noSleep });
+    const beforeRequest = async (): Promise<void> => {
+      if (allowed-- <= 0) throw Object.assign(new Error('lost'), { code: 'LIMIT_LEASE_LOST' });
+    };
+    await expect(collect(client.invoke({ tenant: 't', service: 'exo', cmdlet: 'Get-Mailbox', parameters: {} }, { beforeRequest }))).rejects.toThrow('lost');
+    expect(transport.sent).toHaveLength(2);
+  });
+});
