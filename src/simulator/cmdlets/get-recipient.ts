@@ -1,26 +1,10 @@
-import { RECIPIENT_PROPERTY_TYPES, type RecipientKind } from '../data/recipients.js';
+import { RECIPIENT_PROPERTIES, RECIPIENT_PROPERTY_TYPES, type RecipientKind } from '../data/recipients.js';
 import { notFoundError } from './cmdlet-error.js';
 import { matchesFilter, parseFilter, type Filter } from './filter.js';
 import { filterableProperties, matchesAnr, RECIPIENT_TYPE, RECIPIENT_TYPE_DETAILS } from './recipient-types.js';
 import { listSource, type CmdletSpec, type ResultRow } from './types.js';
 
-const FILTERABLE = filterableProperties(
-  Object.fromEntries(
-    [
-      'Name',
-      'Identity',
-      'DisplayName',
-      'Alias',
-      'PrimarySmtpAddress',
-      'EmailAddresses',
-      'RecipientType',
-      'RecipientTypeDetails',
-      'Guid',
-      'ExternalDirectoryObjectId',
-      'WhenCreated',
-    ].map((key) => [key, null]),
-  ),
-);
+const FILTERABLE = filterableProperties(Object.fromEntries(RECIPIENT_PROPERTIES.map((key) => [key, null])));
 
 /** The RecipientType / RecipientTypeDetails values each kind of seeded recipient can have. */
 const KIND_TYPES: Record<RecipientKind, { type: string; details: readonly string[] }> = {

@@ -145,7 +145,8 @@ export function createRecipientDirectory(identity: DatasetIdentity, mailboxes: M
   };
 }
 
-const PROJECTED: readonly string[] = [
+/** The properties Get-Recipient returns, for every kind of recipient. */
+export const RECIPIENT_PROPERTIES: readonly string[] = [
   'Name',
   'Identity',
   'DisplayName',
@@ -161,6 +162,6 @@ const PROJECTED: readonly string[] = [
 
 function mailboxProjection(mailbox: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const key of PROJECTED) out[key] = mailbox[key] ?? null;
+  for (const key of RECIPIENT_PROPERTIES) out[key] = mailbox[key] ?? null;
   return out;
 }
