@@ -49,6 +49,15 @@ export function mapMsalError(error: unknown, context: ErrorContext): AppError {
     default:
       break;
   }
+  if (errorCode === 'endpoints_resolution_error') {
+    // msal could not read the authority's OpenID configuration: Entra answers 400 for a tenant it
+    // does not know, but an unreachable authority looks the same, so a few retries are allowed.
+    return new AppError(
+      'AUTH_TENANT_NOT_FOUND',
+      `The authority could not be resolved for tenant '${context.tenant}': the tenant does not exist in this cloud (check organization, tenantId and cloud) or the sign-in endpoint is unreachable.`,
+      { cause: error, details, retryable: true },
+    );
+  }
   if (errorCode === 'invalid_client' || errorCode === 'unauthorized_client') {
     return make('AUTH_CLIENT_REJECTED', `Tenant ${context.tenant} rejected the credentials of application ${context.clientId}.`);
   }
