@@ -149,6 +149,12 @@ export interface CmdletPage {
   requestId: string | undefined;
   /** Our `client-request-id` for this page. */
   clientRequestId: string;
+  /**
+   * .NET types the service announced for properties in its OData annotations (`@data.type`, or
+   * `@odata.type` for collections), e.g. `{ WhenCreated: 'System.DateTime', Guid: 'System.Guid',
+   * EmailAddresses: '#Collection(String)' }`. Writers that keep types (CliXml) use them.
+   */
+  propertyTypes?: Record<string, string>;
 }
 
 export interface InvokeOptions {

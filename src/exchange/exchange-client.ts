@@ -103,7 +103,7 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
         url = undefined;
       }
       delivered += objects.length;
-      yield { index, objects, warnings: parsed.warnings, errors: parsed.errors, requestId, clientRequestId };
+      yield { index, objects, warnings: parsed.warnings, errors: parsed.errors, requestId, clientRequestId, propertyTypes: parsed.propertyTypes };
     }
   }
 

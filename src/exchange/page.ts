@@ -2,6 +2,8 @@ import { AppError } from '../core/errors.js';
 
 export interface ParsedPage {
   objects: Record<string, unknown>[];
+  /** Property types from the annotations of the page's objects (first seen wins). */
+  propertyTypes: Record<string, string>;
   warnings: string[];
   errors: unknown[];
   nextLink: string | undefined;
@@ -26,12 +28,30 @@ export function parsePage(body: Buffer, select: readonly string[] | undefined, c
   const warnings = json['@adminapi.warnings'];
   const errors = json['@adminapi.errors'];
   const nextLink = json['@odata.nextLink'];
+  const items = (value ?? []) as Record<string, unknown>[];
   return {
-    objects: ((value ?? []) as unknown[]).map((item) => project(stripAnnotations(item as Record<string, unknown>), select)),
+    objects: items.map((item) => project(stripAnnotations(item), select)),
+    propertyTypes: collectPropertyTypes(items),
     warnings: Array.isArray(warnings) ? warnings.map(String) : [],
     errors: Array.isArray(errors) ? errors : [],
     nextLink: typeof nextLink === 'string' && nextLink !== '' ? nextLink : undefined,
   };
+}
+
+/** `Prop@data.type` (System.Guid, System.DateTime, System.Int32…) wins over `Prop@odata.type` (#Collection(String), #Guid…). */
+function collectPropertyTypes(items: readonly Record<string, unknown>[]): Record<string, string> {
+  const types: Record<string, string> = {};
+  for (const item of items) {
+    for (const [key, value] of Object.entries(item)) {
+      const at = key.indexOf('@');
+      if (at <= 0 || typeof value !== 'string') continue;
+      const property = key.slice(0, at);
+      const annotation = key.slice(at + 1);
+      if (annotation === 'data.type') types[property] = value;
+      else if (annotation === 'odata.type' && types[property] === undefined) types[property] = value;
+    }
+  }
+  return types;
 }
 
 export function stripAnnotations(object: Record<string, unknown>): Record<string, unknown> {

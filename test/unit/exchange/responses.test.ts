@@ -128,6 +128,7 @@ describe('pages', () => {
     );
     expect(page).toEqual({
       objects: [{ Name: 'a', EmailAddresses: ['SMTP:a@x'], Guid: 'g' }],
+      propertyTypes: { EmailAddresses: '#Collection(String)', Guid: 'System.Guid' },
       warnings: ['more results available'],
       errors: [{ message: 'one failed' }],
       nextLink: 'https://x/next',
