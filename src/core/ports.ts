@@ -216,9 +216,9 @@ export interface TenantLimiter {
 
 /* ---------------------------------------------------------------- outputs */
 
-export type OutputFormat = 'jsonl' | 'csv';
+export type OutputFormat = 'jsonl' | 'csv' | 'json' | 'clixml';
 
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ['jsonl', 'csv'];
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['jsonl', 'csv', 'json', 'clixml'];
 
 export type RunStatus = 'succeeded' | 'failed';
 
@@ -236,6 +236,12 @@ export interface RunDescriptor {
   /** The calendar date (YYYY-MM-DD) in the job's time zone; the output folder. */
   localDate: string;
   attempt: number;
+  /**
+   * CSV settings for this run; each field overrides the store's default. `bom`: start the file
+   * with a UTF-8 byte order mark. `flatten` (default true): nested objects become `Parent.Child`
+   * columns instead of one JSON cell.
+   */
+  csv?: { bom?: boolean; flatten?: boolean };
 }
 
 export interface ManifestFile {
@@ -267,6 +273,8 @@ export interface Manifest {
   files: ManifestFile[];
   warnings: string[];
   errors: unknown[];
+  /** How many errors were left out of `errors`, which keeps the first 1,000; absent when none were. */
+  errorsDropped?: number;
   requestIds: string[];
   failure?: { code: string; message: string };
 }

@@ -1,11 +1,32 @@
-import { renderCell } from './csv-cells.js';
+import { createCsvLayout, type CsvLayout } from './csv-columns.js';
 
-/** Options of {@link createCsvEncoder}. */
+/**
+ * Options of {@link createCsvEncoder}.
+ *
+ * Columns come from `columns` when given, else from the union of the keys of the first page that
+ * has objects, in first-seen order. Cells follow Export-Csv habits (see csv-cells.ts): True/False,
+ * empty for null, arrays joined with `; `.
+ *
+ * Nested plain objects, with `flatten` (the default), become columns named `Parent.Child`,
+ * recursively, in first-seen key order within the header page; a property that held both objects
+ * and other values there keeps its own column too (empty where the value was an object), and one
+ * that only ever held `{}` or null stays a single column. Objects inside arrays, and objects at a
+ * path that has no child columns, are written as compact JSON. Names are joined with `.` as they
+ * are: a top-level key that itself contains a dot can produce the same header twice. Without
+ * `flatten`, every nested object is one compact-JSON cell.
+ *
+ * Whatever the header cannot hold is reported once through `warn`: a key (nested paths included,
+ * as `Parent.Child`) that first appears after the header was written, or a non-object value at a
+ * path whose data the header split into child columns. With fixed `columns`, other top-level keys
+ * are the selection's business and are not reported; new keys under a selected property are.
+ */
 export interface CsvEncoderOptions {
-  /** Fixed columns (the run's `select`); when absent they come from the first page with objects. */
+  /** Fixed top-level columns (the run's `select`); when absent they come from the first page with objects. */
   columns?: readonly string[];
   /** Prefix the UTF-8 byte order mark that older Excel versions need to detect UTF-8. */
   bom?: boolean;
+  /** Split nested plain objects into `Parent.Child` columns. Default true. */
+  flatten?: boolean;
   /** Receives store warnings meant for the manifest. */
   warn(message: string): void;
 }
@@ -48,54 +69,46 @@ function csvRecord(cells: readonly string[]): string {
 }
 
 export function createCsvEncoder(options: CsvEncoderOptions): CsvEncoder {
-  let columns: readonly string[] | undefined = options.columns;
-  let known: Set<string> | undefined;
+  const flatten = options.flatten ?? true;
+  let layout: CsvLayout | undefined;
   let headerWritten = false;
-  const reportedLate = new Set<string>();
-  // With fixed columns a missing or extra property is the selection's business, not news.
-  const checkLateKeys = options.columns === undefined;
+  const reported = new Set<string>();
 
-  const header = (cols: readonly string[]): string => {
+  const header = (names: readonly string[]): string => {
     headerWritten = true;
     const bomText = options.bom === true ? UTF8_BOM : '';
-    return cols.length === 0 ? bomText : bomText + csvRecord(cols);
+    return names.length === 0 ? bomText : bomText + csvRecord(names);
   };
 
-  const noteLateKeys = (object: Record<string, unknown>, columnSet: Set<string>): void => {
-    for (const key of Object.keys(object)) {
-      if (columnSet.has(key) || reportedLate.has(key)) continue;
-      reportedLate.add(key);
-      options.warn(`CSV: property '${key}' first appeared after the header was written; it is kept in JSONL only.`);
-    }
+  const report = (path: string, kind: 'new-key' | 'not-an-object'): void => {
+    if (reported.has(path)) return;
+    reported.add(path);
+    options.warn(
+      kind === 'new-key'
+        ? `CSV: property '${path}' first appeared after the header was written; it is kept in JSONL only.`
+        : `CSV: property '${path}' held a value that is not an object after the header split it into columns; it is kept in JSONL only.`,
+    );
   };
 
   return {
     encode(objects) {
       if (objects.length === 0) return '';
       let text = '';
-      if (columns === undefined) columns = columnsOf(objects);
-      if (!headerWritten) text += header(columns);
-      if (checkLateKeys) {
-        known ??= new Set(columns);
-        for (const object of objects) noteLateKeys(object, known);
+      if (layout === undefined) {
+        layout = createCsvLayout(objects, { ...(options.columns === undefined ? {} : { fixed: options.columns }), flatten });
+        text += header(layout.names);
       }
-      if (columns.length === 0) return text;
-      const cells: string[] = new Array<string>(columns.length);
+      const cells: string[] = new Array<string>(layout.names.length);
       for (const object of objects) {
-        for (let i = 0; i < columns.length; i++) cells[i] = renderCell(object[columns[i] ?? '']);
+        layout.check(object, report);
+        if (cells.length === 0) continue;
+        layout.cells(object, cells);
         text += csvRecord(cells);
       }
       return text;
     },
     end() {
-      return !headerWritten && columns !== undefined ? header(columns) : '';
+      return !headerWritten && options.columns !== undefined ? header(options.columns) : '';
     },
   };
-}
-
-/** Every key of the page in first-seen order, so sparse objects still get their columns. */
-function columnsOf(objects: readonly Record<string, unknown>[]): string[] {
-  const seen = new Set<string>();
-  for (const object of objects) for (const key of Object.keys(object)) seen.add(key);
-  return [...seen];
 }

@@ -7,17 +7,14 @@ import {
   type Clock,
   type Manifest,
   type ManifestFile,
-  type OutputFormat,
   type OutputStore,
   type RunDescriptor,
   type RunOutput,
 } from '../core/ports.js';
-import { createCsvEncoder } from './csv-encoder.js';
 import { removeIfPresent, renameInto, storeError, syncFolder, writeFileAtomic } from './fs-util.js';
-import { encodeJsonlPage } from './jsonl-encoder.js';
 import { buildManifest, createRunTally, serializeManifest, type RunTally } from './manifest.js';
-import { openOutputFile, type OutputFile } from './output-file.js';
 import { assertSafeComponents, runPaths, type RunPaths } from './paths.js';
+import { openFormatWriter, type CsvDefaults, type FormatWriter } from './writers.js';
 
 /** Options of {@link createFileOutputStore}. */
 export interface FileOutputStoreOptions {
@@ -25,32 +22,31 @@ export interface FileOutputStoreOptions {
   root: string;
   /** Source of `startedAt`/`endedAt`; defaults to the system clock. */
   clock?: Clock;
-  /** Start CSV files with a UTF-8 byte order mark (for old Excel versions). Default false. */
+  /** Start CSV files with a UTF-8 byte order mark (for old Excel versions). Default false; a run's `csv.bom` overrides it. */
   bom?: boolean;
-}
-
-/** One format's file plus how a page becomes its text. */
-interface Writer {
-  file: OutputFile;
-  encode(objects: readonly Record<string, unknown>[]): string;
-  end(): string;
+  /**
+   * Split nested objects into `Parent.Child` CSV columns (see csv-encoder.ts for the rules).
+   * Default true; a run's `csv.flatten` overrides it. False writes each nested object as one JSON cell.
+   */
+  flatten?: boolean;
 }
 
 /**
- * Writes each run as `<root>/<job>/<localDate>/<runId>.<format>` plus `<runId>.manifest.json`.
- * Data goes to dot-prefixed temporary files until commit, and the manifest is renamed into place
- * last, so a manifest on disk always describes a complete set.
+ * Writes each run as `<root>/<job>/<localDate>/<runId>.<format>` (jsonl, csv, json, clixml) plus
+ * `<runId>.manifest.json`. Data goes to dot-prefixed temporary files until commit, and the
+ * manifest is renamed into place last, so a manifest on disk always describes a complete set.
  */
 export function createFileOutputStore(options: FileOutputStoreOptions): OutputStore {
   const root = path.resolve(options.root);
   const clock = options.clock ?? systemClock;
+  const csvDefaults: CsvDefaults = { bom: options.bom === true, flatten: options.flatten ?? true };
   return {
     root,
-    begin: (run) => beginRun(root, clock, options.bom === true, run),
+    begin: (run) => beginRun(root, clock, csvDefaults, run),
   };
 }
 
-async function beginRun(root: string, clock: Clock, bom: boolean, run: RunDescriptor): Promise<RunOutput> {
+async function beginRun(root: string, clock: Clock, csvDefaults: CsvDefaults, run: RunDescriptor): Promise<RunOutput> {
   assertSafeComponents({ job: run.job, tenant: run.tenant, runId: run.runId, localDate: run.localDate });
   const paths = runPaths(root, run);
   let created: string | undefined;
@@ -69,10 +65,10 @@ async function beginRun(root: string, clock: Clock, bom: boolean, run: RunDescri
 
   const startedAtMs = clock.now();
   const tally = createRunTally();
-  const writers: Writer[] = [];
+  const writers: FormatWriter[] = [];
   try {
     for (const format of new Set(run.formats)) {
-      writers.push(await openWriter(format, paths, run, bom, tally));
+      writers.push(await openFormatWriter(format, paths.tempDataFile(format), run, csvDefaults, (message) => tally.warn(message)));
     }
   } catch (error) {
     await Promise.all(writers.map((writer) => writer.file.abandon()));
@@ -81,29 +77,13 @@ async function beginRun(root: string, clock: Clock, bom: boolean, run: RunDescri
   return createRunOutput({ run, paths, clock, startedAtMs, tally, writers });
 }
 
-async function openWriter(format: OutputFormat, paths: RunPaths, run: RunDescriptor, bom: boolean, tally: RunTally): Promise<Writer> {
-  const file = await openOutputFile(format, paths.tempDataFile(format));
-  switch (format) {
-    case 'jsonl':
-      return { file, encode: encodeJsonlPage, end: () => '' };
-    case 'csv': {
-      const encoder = createCsvEncoder({
-        ...(run.select === undefined ? {} : { columns: run.select }),
-        bom,
-        warn: (message) => tally.warn(message),
-      });
-      return { file, encode: (objects) => encoder.encode(objects), end: () => encoder.end() };
-    }
-  }
-}
-
 interface RunOutputContext {
   run: RunDescriptor;
   paths: RunPaths;
   clock: Clock;
   startedAtMs: number;
   tally: RunTally;
-  writers: Writer[];
+  writers: FormatWriter[];
 }
 
 /**
@@ -135,7 +115,7 @@ function createRunOutput(context: RunOutputContext): RunOutput {
   };
 
   /** Writes one chunk of text per file; `textOf` runs inside each file's task, so a throw is a rejection. */
-  const writeEach = async (textOf: (writer: Writer) => string, objects: number): Promise<void> => {
+  const writeEach = async (textOf: (writer: FormatWriter) => string, objects: number): Promise<void> => {
     // Each file's write is started before the next file's text is built, so encoding overlaps I/O.
     const results = await Promise.allSettled(writers.map(async (writer) => writer.file.write(Buffer.from(textOf(writer), 'utf8'), objects)));
     const rejected = results.find((result) => result.status === 'rejected');
@@ -169,7 +149,7 @@ function createRunOutput(context: RunOutputContext): RunOutput {
   return {
     writePage(page: CmdletPage) {
       return guarded('writePage', ['open'], 'open', async () => {
-        await writeEach((writer) => writer.encode(page.objects), page.objects.length);
+        await writeEach((writer) => writer.encode(page), page.objects.length);
         tally.addPage(page);
       });
     },

@@ -3,8 +3,15 @@ import { AppError } from '../core/errors.js';
 import type { CmdletPage, Manifest, ManifestFile, RunDescriptor, RunStatus } from '../core/ports.js';
 
 /**
- * What a run has reported so far, kept small on purpose: counts, and de-duplicated warnings and
- * request ids (a warning repeated on every page is stored once).
+ * How many cmdlet errors a manifest keeps. A cmdlet can report one error per object (a million
+ * bad objects, a million errors); the first ones say what went wrong, the count says how often.
+ */
+export const MANIFEST_ERRORS_LIMIT = 1000;
+
+/**
+ * What a run has reported so far, kept small on purpose: counts, de-duplicated warnings and
+ * request ids (a warning repeated on every page is stored once), and the first
+ * {@link MANIFEST_ERRORS_LIMIT} errors.
  */
 export interface RunTally {
   addPage(page: CmdletPage): void;
@@ -13,6 +20,8 @@ export interface RunTally {
   readonly pageCount: number;
   readonly warnings: readonly string[];
   readonly errors: readonly unknown[];
+  /** Errors not kept because of the limit. */
+  readonly errorsDropped: number;
   readonly requestIds: readonly string[];
 }
 
@@ -22,12 +31,16 @@ export function createRunTally(): RunTally {
   const errors: unknown[] = [];
   let objectCount = 0;
   let pageCount = 0;
+  let errorsDropped = 0;
   return {
     addPage(page) {
       pageCount += 1;
       objectCount += page.objects.length;
       for (const warning of page.warnings) warnings.add(warning);
-      for (const error of page.errors) errors.push(error);
+      for (const error of page.errors) {
+        if (errors.length < MANIFEST_ERRORS_LIMIT) errors.push(error);
+        else errorsDropped += 1;
+      }
       if (page.requestId !== undefined && page.requestId !== '') requestIds.add(page.requestId);
     },
     warn(message) {
@@ -44,6 +57,9 @@ export function createRunTally(): RunTally {
     },
     get errors() {
       return errors;
+    },
+    get errorsDropped() {
+      return errorsDropped;
     },
     get requestIds() {
       return [...requestIds];
@@ -84,6 +100,7 @@ export function buildManifest(input: ManifestInput): Manifest {
     files: input.files,
     warnings: [...tally.warnings],
     errors: [...tally.errors],
+    ...(tally.errorsDropped === 0 ? {} : { errorsDropped: tally.errorsDropped }),
     requestIds: [...tally.requestIds],
     ...(input.failure === undefined ? {} : { failure: { code: input.failure.code, message: input.failure.message } }),
   };

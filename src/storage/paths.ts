@@ -21,18 +21,37 @@ export interface RunPaths {
   allTempFiles(): string[];
 }
 
+/** What a path check is for, so its error says what was refused and carries the matching code. */
+export interface PathPurpose {
+  code: 'STORE_WRITE_FAILED' | 'STORE_READ_FAILED';
+  /** e.g. `write output`, `list runs`. */
+  action: string;
+}
+
+const WRITE_OUTPUT: PathPurpose = { code: 'STORE_WRITE_FAILED', action: 'write output' };
+
+/** The file name suffix of manifests; a run id must not end so that a data file could take that name. */
+export const MANIFEST_SUFFIX = '.manifest.json';
+
 /**
  * Config validation already restricts names; this is defence in depth, because these values
- * become folder and file names and a stray separator or `..` would write outside the root.
+ * become folder and file names and a stray separator or `..` would write outside the root. A run
+ * id ending in `.manifest` is refused too: its JSON output would be named like another run's manifest.
  */
-export function assertSafeComponents(components: Readonly<Record<string, unknown>>): void {
+export function assertSafeComponents(components: Readonly<Record<string, unknown>>, purpose: PathPurpose = WRITE_OUTPUT): void {
   for (const [name, value] of Object.entries(components)) {
     if (typeof value !== 'string' || value === '' || value.includes('/') || value.includes('\\') || value.includes('..') || value.includes('\0')) {
       throw new AppError(
-        'STORE_WRITE_FAILED',
-        `Refusing to write output: ${name} ${JSON.stringify(value)} cannot be used in a file path (it is empty or contains '/', '\\' or '..').`,
+        purpose.code,
+        `Refusing to ${purpose.action}: ${name} ${JSON.stringify(value)} cannot be used in a file path (it is empty or contains '/', '\\' or '..').`,
         { retryable: false, details: { [name]: value } },
       );
+    }
+    if (name === 'runId' && value.toLowerCase().endsWith('.manifest')) {
+      throw new AppError(purpose.code, `Refusing to ${purpose.action}: runId ${JSON.stringify(value)} ends with '.manifest', which manifest file names use.`, {
+        retryable: false,
+        details: { [name]: value },
+      });
     }
   }
 }
@@ -48,9 +67,9 @@ export function runPaths(root: string, run: RunLocation): RunPaths {
     dataFile: (format) => path.join(folder, dataName(format)),
     tempDataFile: (format) => path.join(folder, tempName(dataName(format))),
     relativeDataFile: (format) => `${run.job}/${run.localDate}/${dataName(format)}`,
-    manifestFile: path.join(folder, `${id}.manifest.json`),
-    tempManifestFile: path.join(folder, tempName(`${id}.manifest.json`)),
-    allTempFiles: () => [...OUTPUT_FORMATS.map((format) => path.join(folder, tempName(dataName(format)))), path.join(folder, tempName(`${id}.manifest.json`))],
+    manifestFile: path.join(folder, id + MANIFEST_SUFFIX),
+    tempManifestFile: path.join(folder, tempName(id + MANIFEST_SUFFIX)),
+    allTempFiles: () => [...OUTPUT_FORMATS.map((format) => path.join(folder, tempName(dataName(format)))), path.join(folder, tempName(id + MANIFEST_SUFFIX))],
   };
 }
 

@@ -1,3 +1,4 @@
+import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { describe, expect, it } from 'vitest';
 import { renderCell } from '../../../src/storage/csv-cells.js';
@@ -125,5 +126,80 @@ describe('createCsvEncoder', () => {
   it('ignores inherited names such as constructor when a column is missing from an object', () => {
     const encoder = createCsvEncoder({ columns: ['constructor', 'toString'], warn: () => undefined });
     expect(encoder.encode([{}])).toBe('constructor,toString\r\n,\r\n');
+  });
+});
+
+describe('createCsvEncoder: flatten', () => {
+  const encoderWith = (options: { columns?: string[]; flatten?: boolean } = {}) => {
+    const warnings: string[] = [];
+    return { encoder: createCsvEncoder({ ...options, warn: (message) => warnings.push(message) }), warnings };
+  };
+
+  it('splits nested objects into Parent.Child columns, recursively, next to their parent', () => {
+    const { encoder, warnings } = encoderWith();
+    const text = encoder.encode([
+      { A: 1, Meta: { X: 'x', Deep: { Y: true } }, B: 'b' },
+      { Meta: { Z: [1, 2] }, C: null },
+    ]);
+    expect(text).toBe('A,Meta.X,Meta.Deep.Y,Meta.Z,B,C\r\n1,x,True,,b,\r\n,,,1; 2,,\r\n');
+    expect(warnings).toEqual([]);
+  });
+
+  it('flattens by default and writes JSON cells when flatten is false', () => {
+    expect(encoderWith().encoder.encode([{ A: { B: 1 } }])).toBe('A.B\r\n1\r\n');
+    expect(encoderWith({ flatten: false }).encoder.encode([{ A: { B: 1 } }])).toBe('A\r\n"{""B"":1}"\r\n');
+  });
+
+  it('keeps a column of its own for a property that also held other values, empty where it held an object', () => {
+    const { encoder } = encoderWith();
+    expect(encoder.encode([{ P: 'text' }, { P: { Q: 1 } }, { P: null }, { P: ['a'] }])).toBe('P,P.Q\r\ntext,\r\n,1\r\n,\r\na,\r\n');
+  });
+
+  it('keeps one column for a property that only held {} or null, and writes later objects there as JSON', () => {
+    const { encoder, warnings } = encoderWith();
+    expect(encoder.encode([{ P: {} }, { P: null }])).toBe('P\r\n{}\r\n""\r\n');
+    expect(encoder.encode([{ P: { Q: 1 } }])).toBe('"{""Q"":1}"\r\n');
+    expect(warnings).toEqual([]);
+  });
+
+  it('reports nested keys that appear after the header, and non-objects where the header split the property', () => {
+    const { encoder, warnings } = encoderWith();
+    encoder.encode([{ Meta: { X: 1 } }]);
+    expect(encoder.encode([{ Meta: { X: 2, Late: { Deeper: 1 } } }, { Meta: 'text' }, { Meta: { X: 3, Late: 2 } }, { New: 1 }])).toBe('2\r\n""\r\n3\r\n""\r\n');
+    expect(warnings).toEqual([
+      "CSV: property 'Meta.Late' first appeared after the header was written; it is kept in JSONL only.",
+      "CSV: property 'Meta' held a value that is not an object after the header split it into columns; it is kept in JSONL only.",
+      "CSV: property 'New' first appeared after the header was written; it is kept in JSONL only.",
+    ]);
+  });
+
+  it('flattens selected properties, ignores unselected ones and reports late nested keys of selected ones', () => {
+    const { encoder, warnings } = encoderWith({ columns: ['Name', 'Quota'] });
+    expect(encoder.encode([{ Quota: { Used: 1, Max: 2 }, Name: 'a', Other: { Z: 1 } }])).toBe('Name,Quota.Used,Quota.Max\r\na,1,2\r\n');
+    expect(encoder.encode([{ Name: 'b', Quota: { Used: 3, Spare: 4 }, Extra: 5 }])).toBe('b,3,\r\n');
+    expect(warnings).toEqual(["CSV: property 'Quota.Spare' first appeared after the header was written; it is kept in JSONL only."]);
+  });
+
+  it('writes the selected names as header when a run with select has no objects', () => {
+    expect(encoderWith({ columns: ['Name', 'Quota'] }).encoder.end()).toBe('Name,Quota\r\n');
+  });
+
+  it('does not follow inherited names into prototypes', () => {
+    const { encoder } = encoderWith();
+    encoder.encode([{ constructor: { name: 'own' } }]);
+    // A single column's empty cell is written as "" so the row is not read as a blank line.
+    expect(encoder.encode([{}])).toBe('""\r\n');
+  });
+
+  it('reads back with csv-parse under the flattened headers, with awkward text in nested cells', () => {
+    const { encoder } = encoderWith();
+    const text = encoder.encode([
+      { Name: 'Zoë', Meta: { Note: 'say "hi", ok', Lines: 'a\r\nb' } },
+      { Name: '李 娜', Meta: { Note: '🚀', Lines: '' } },
+    ]);
+    expect(parse(text, { columns: true })).toEqual([
+      { Name: 'Zoë', 'Meta.Note': 'say "hi", ok', 'Meta.Lines': 'a\r\nb' },
+      { Name: '李 娜', 'Meta.Note': '🚀', 'Meta.Lines': '' },
+    ]);
   });
 });

@@ -5,7 +5,7 @@ import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isAppError } from '../../../src/core/errors.js';
 import type { Manifest } from '../../../src/core/ports.js';
-import { createFileOutputStore, manifestPath, readManifest } from '../../../src/storage/index.js';
+import { createFileOutputStore, MANIFEST_ERRORS_LIMIT, manifestPath, readManifest } from '../../../src/storage/index.js';
 import { listFolder, makePage, makeRun, makeTempRoot, readJsonl, removeTempRoot, runFolder, sha256OfFile, steppingClock } from './helpers.js';
 
 const AWKWARD_OBJECTS: Record<string, unknown>[] = [
@@ -70,7 +70,8 @@ afterEach(async () => {
 
 describe('createFileOutputStore: content', () => {
   it('writes JSONL that reads back as the input objects and CSV that reads back as the expected cells', async () => {
-    const run = makeRun();
+    // Nested objects as one JSON cell, the behaviour before flattening became the default.
+    const run = makeRun({ csv: { flatten: false } });
     const output = await createFileOutputStore({ root }).begin(run);
     await output.writePage(makePage(AWKWARD_OBJECTS.slice(0, 2)));
     await output.writePage(makePage(AWKWARD_OBJECTS.slice(2)));
@@ -238,6 +239,31 @@ describe('createFileOutputStore: manifest', () => {
     for (const entry of manifest.files) {
       expect(await sha256OfFile(path.join(root, ...entry.path.split('/')))).toEqual({ sha256: entry.sha256, bytes: entry.bytes });
     }
+  });
+
+  it('keeps the first 1,000 errors and counts the rest in errorsDropped', async () => {
+    const output = await createFileOutputStore({ root }).begin(makeRun());
+    const errors = (from: number, count: number): unknown[] => Array.from({ length: count }, (_, i) => ({ index: from + i }));
+    await output.writePage(makePage([{ A: 1 }], { errors: errors(0, 600) }));
+    await output.writePage(makePage([{ A: 2 }], { errors: errors(600, 600) }));
+    await output.writePage(makePage([], { errors: errors(1200, 5) }));
+    const manifest = await output.commit();
+    expect(manifest.errors).toHaveLength(MANIFEST_ERRORS_LIMIT);
+    expect(manifest.errors[0]).toEqual({ index: 0 });
+    expect(manifest.errors.at(-1)).toEqual({ index: 999 });
+    expect(manifest.errorsDropped).toBe(205);
+    expect(Object.keys(manifest).slice(Object.keys(manifest).indexOf('errors'), Object.keys(manifest).indexOf('errors') + 3)).toEqual([
+      'errors',
+      'errorsDropped',
+      'requestIds',
+    ]);
+    expect(await readManifest(manifestPath(root, makeRun()))).toEqual(manifest);
+
+    const few = await createFileOutputStore({ root }).begin(makeRun({ runId: 'few' }));
+    await few.writePage(makePage([], { errors: errors(0, MANIFEST_ERRORS_LIMIT) }));
+    const fewManifest = await few.commit();
+    expect(fewManifest.errors).toHaveLength(MANIFEST_ERRORS_LIMIT);
+    expect('errorsDropped' in fewManifest).toBe(false);
   });
 
   it('leaves out select and scheduledFor when the run has none', async () => {
@@ -439,6 +465,8 @@ describe('createFileOutputStore: misuse', () => {
     ['runId', { runId: 'a\\b' }, 'a\\\\b'],
     ['runId', { runId: '..' }, '..'],
     ['localDate', { localDate: '2026/01/15' }, '2026/01/15'],
+    // Its JSON output would be named like the manifest of run 'daily'.
+    ['runId', { runId: 'daily.Manifest' }, '.manifest'],
   ] as const)('rejects a bad %s (%j) before touching the disk', async (_name, override, shown) => {
     await expectStoreError(createFileOutputStore({ root }).begin(makeRun(override)), shown);
     expect(await listFolder(root)).toEqual([]);
