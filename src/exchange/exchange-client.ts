@@ -68,14 +68,14 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
     const endpoint = options.endpoints[request.service];
     const body = JSON.stringify({ CmdletInput: { CmdletName: request.cmdlet, Parameters: request.parameters } });
     const limit = numericResultSize(request.parameters);
-    let token = await options.tokens.getToken({ resource: endpoint.resource, ...signalOf(invokeOptions) });
-    const tenantSegment = token.tenantId || request.tenant;
+    // The first token names the tenant GUID for the URL and the anchor; later pages ask again.
+    const firstToken = await options.tokens.getToken({ resource: endpoint.resource, ...signalOf(invokeOptions) });
+    const tenantSegment = firstToken.tenantId || request.tenant;
     let url: string | undefined = initialUrl(request, endpoint, tenantSegment);
     let delivered = 0;
 
     for (let index = 0; url !== undefined; index += 1) {
-      const sent = await send({ request, endpoint, url, body, token, tenantSegment, invokeOptions });
-      token = sent.token;
+      const sent = await send({ request, endpoint, url, body, tenantSegment, invokeOptions });
       const clientRequestId = sent.clientRequestId;
       const requestId = sent.response.headers['request-id'];
       const parsed = parsePage(decodeBody(sent.response.body, sent.response.headers['content-encoding']), request.select, {
@@ -112,23 +112,28 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
     endpoint: ServiceEndpoint;
     url: string;
     body: string;
-    token: AccessToken;
     tenantSegment: string;
     invokeOptions: InvokeOptions;
   }
 
   /** POSTs one page, following the IPPS redirect and retrying 401/throttling/transient failures. */
-  async function send(input: SendInput): Promise<{ response: HttpResponse; token: AccessToken; clientRequestId: string }> {
+  async function send(input: SendInput): Promise<{ response: HttpResponse; clientRequestId: string }> {
     const { request, endpoint, body, invokeOptions } = input;
     const label = SERVICE_LABELS[request.service];
-    let { url, token } = input;
+    let { url } = input;
     let retries = 0;
     let redirects = 0;
     let refreshedAfter401 = false;
+    /** Set after a 401: the token to retry with. Otherwise a token is asked for before every request. */
+    let renewed: AccessToken | undefined;
 
     for (;;) {
       await invokeOptions.beforeRequest?.();
       throwIfAborted(invokeOptions.signal);
+      // Asked before every request (cheap: providers keep tokens until they near expiry), so a long
+      // run renews between pages instead of sending a token that has just expired.
+      const token = renewed ?? (await options.tokens.getToken({ resource: endpoint.resource, ...signalOf(invokeOptions) }));
+      renewed = undefined;
       const clientRequestId = randomUUID();
       let response: HttpResponse;
       try {
@@ -153,7 +158,7 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
       }
 
       const { status, headers } = response;
-      if (status >= 200 && status < 300) return { response, token, clientRequestId };
+      if (status >= 200 && status < 300) return { response, clientRequestId };
 
       if ((status === 301 || status === 302 || status === 307 || status === 308) && headers['location']) {
         const location = new URL(headers['location'], url).toString();
@@ -176,7 +181,7 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
       if (status === 401 && !refreshedAfter401) {
         refreshedAfter401 = true;
         const claims = claimsChallenge(headers['www-authenticate']);
-        token = await options.tokens.getToken({ resource: endpoint.resource, forceRefresh: true, ...(claims ? { claims } : {}), ...signalOf(invokeOptions) });
+        renewed = await options.tokens.getToken({ resource: endpoint.resource, forceRefresh: true, ...(claims ? { claims } : {}), ...signalOf(invokeOptions) });
         continue;
       }
 

@@ -39,7 +39,8 @@ function tokens(): TokenProvider & { requests: TokenRequest[] } {
     requests,
     async getToken(request): Promise<AccessToken> {
       requests.push(request);
-      counter += 1;
+      // Like the real providers: the same token until a renewal is forced.
+      if (counter === 0 || request.forceRefresh) counter += 1;
       return { token: `token-${counter}`, expiresOnMs: Date.now() + 3_600_000, tenantId };
     },
   };
@@ -101,8 +102,10 @@ describe('exchange client', () => {
     );
     const client = createExchangeClient({ endpoints, tokens: provider, transport, sleep: noSleep });
     await collect(client.invoke({ tenant: 't', service: 'exo', cmdlet: 'Get-Mailbox', parameters: {} }));
-    expect(provider.requests.length).toBe(1);
+    // One to learn the tenant id, then one before each of the three requests.
     expect(transport.sent.length).toBe(3);
+    expect(provider.requests.length).toBe(4);
+    expect(provider.requests.every((request) => !request.forceRefresh)).toBe(true);
   });
 
   it('never sends the token to a nextLink outside the tenant’s cloud', async () => {
@@ -152,7 +155,7 @@ describe('exchange client', () => {
     const transport = scriptedTransport((_request, index) => (index === 0 ? json(401, {}, challenge) : json(200, { value: [{ ok: true }] })));
     const client = createExchangeClient({ endpoints, tokens: provider, transport, sleep: noSleep });
     expect((await collect(client.invoke({ tenant: 't', service: 'exo', cmdlet: 'Get-Mailbox', parameters: {} })))[0]!.objects).toEqual([{ ok: true }]);
-    expect(provider.requests[1]).toMatchObject({ forceRefresh: true, claims });
+    expect(provider.requests[2]).toMatchObject({ forceRefresh: true, claims });
     expect(transport.sent[1]!.headers!['authorization']).toBe('Bearer token-2');
 
     const always401 = createExchangeClient({ endpoints, tokens: tokens(), transport: scriptedTransport(() => json(401, {})), sleep: noSleep });
