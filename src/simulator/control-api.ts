@@ -1,9 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
+import { entraRoute, type EntraControl } from './control-entra.js';
 import { header, jsonResponse, readBody, requestUrl, textResponse, writeResponse, type RequestHandler, type SimResponse } from './http.js';
 import { parseTenantSettings } from './settings.js';
 import type { ProvisionedTenant, ProvisionRequest, Recorder, TenantSettings } from './types.js';
 
-export interface ControlDeps {
+export interface ControlDeps extends EntraControl {
   adminKey: string;
   provision(request: ProvisionRequest): Promise<ProvisionedTenant>;
   recorder: Recorder;
@@ -48,6 +49,8 @@ export function createControlHandler(deps: ControlDeps): RequestHandler {
 
 async function route_(route: string, url: URL, body: Buffer, deps: ControlDeps): Promise<SimResponse> {
   try {
+    const entra = entraRoute(route, url, () => (body.length === 0 ? {} : parseObject(body)), deps);
+    if (entra) return entra;
     switch (route) {
       case 'POST /_simulator/tenants':
         return jsonResponse(200, await deps.provision(parseObject(body) as unknown as ProvisionRequest), { 'Cache-Control': 'no-store' });

@@ -1,10 +1,17 @@
 import { randomBytes } from 'node:crypto';
+import { createCaeStore } from './admin-api/cae.js';
 import { createAdminApiHandler, type AdminApiDeps } from './admin-api/handler.js';
 import { createCursorStore } from './admin-api/cursors.js';
 import { createFaultInjector } from './admin-api/faults.js';
+import { createAuditSessionStore } from './cmdlets/audit-sessions.js';
 import { createCmdletRegistry } from './cmdlets/registry.js';
 import { createControlHandler } from './control-api.js';
+import { defaultApproval } from './entra/device-approval.js';
+import { createDeviceCodeStore } from './entra/device-codes.js';
+import { createEntraControl } from './entra/entra-control.js';
+import type { GrantDeps } from './entra/grants.js';
 import { createLoginHandler } from './entra/login-handler.js';
+import { createRefreshTokenStore } from './entra/refresh-tokens.js';
 import { createTokenSigner } from './jwt.js';
 import { createRecorder } from './recorder.js';
 import { startListener, type Listener } from './server.js';
@@ -15,6 +22,7 @@ import {
   SIMULATOR_ROLES,
   type ProvisionedTenant,
   type ProvisionRequest,
+  type RefreshTokenReuse,
   type Simulator,
   type SimulatorOptions,
   type SimulatorRole,
@@ -23,10 +31,14 @@ import {
 
 export type {
   CallRecord,
+  EntraStats,
   KeyStats,
+  PendingDeviceCode,
   ProvisionedTenant,
   ProvisionRequest,
   Recorder,
+  RefreshTokenReuse,
+  SimulatedUser,
   Simulator,
   SimulatorFaults,
   SimulatorOptions,
@@ -34,6 +46,8 @@ export type {
   TenantData,
   TenantSettings,
 } from './types.js';
+export { EXO_POWERSHELL_CLIENT_ID } from './entra/public-clients.js';
+export { AUDIT_EPOCH_MS } from './data/audit-timeline.js';
 export { SIMULATOR_ROLES } from './types.js';
 export { stripAnnotations } from './data/property-types.js';
 export { createSelfSignedCertificate, type SelfSignedCertificateOptions } from './tls.js';
@@ -53,10 +67,31 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const serverCert = await issueServerCertificate(ca, hostNames);
   const signer = createTokenSigner(await createSigningKeys());
   const registry = createCmdletRegistry();
-  const tenants = createTenantRegistry(registry);
+  const tenants = createTenantRegistry(registry, { now });
   const recorder = createRecorder({ resolveTenant: (name) => tenants.find(name)?.tenantId, now });
   const faults = createFaultInjector();
+  const cae = createCaeStore();
   const urls = {} as Record<SimulatorRole, string>;
+  const refreshTokens = createRefreshTokenStore({
+    lifetimeSec: positive('refreshTokenLifetimeSec', options.refreshTokenLifetimeSec, 90 * 86_400),
+    reuse: reuseMode(options.refreshTokenReuse),
+  });
+  const deviceCodes = createDeviceCodeStore({
+    lifetimeSec: positive('deviceCodeLifetimeSec', options.deviceCodeLifetimeSec, 900),
+    ...(options.deviceCodeAutoApproveMs === undefined ? {} : { autoApproveMs: nonNegative('deviceCodeAutoApproveMs', options.deviceCodeAutoApproveMs) }),
+    autoApproveAs: (entry) => defaultApproval(tenants, entry),
+    onApproved: (entry) => recorder.countEntra(entry.approval?.tenantId, 'deviceCodesApproved'),
+  });
+  const grants: GrantDeps = {
+    signer,
+    tenants,
+    tokenLifetimeSec: (tenant) => effectiveSettings(serverSettings, tenant.settings).tokenLifetimeSec,
+    refreshTokens,
+    deviceCodes,
+    deviceCodeIntervalSec: positive('deviceCodeIntervalSec', options.deviceCodeIntervalSec, 5),
+    deviceCodeLifetimeSec: positive('deviceCodeLifetimeSec', options.deviceCodeLifetimeSec, 900),
+    count: (tenantId, counter) => recorder.countEntra(tenantId, counter),
+  };
 
   function configure(settings: TenantSettings, organizationOrId?: string): void {
     const checked = parseTenantSettings(settings as Record<string, unknown>);
@@ -77,6 +112,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     registry,
     recorder,
     cursors: createCursorStore({ ttlMs: options.cursorTtlMs ?? 1_800_000, now }),
+    auditSessions: createAuditSessionStore({ ttlMs: options.cursorTtlMs ?? 1_800_000, now }),
+    cae,
     faults,
     signer,
     settingsFor: (tenant) => effectiveSettings(serverSettings, tenant?.settings),
@@ -89,9 +126,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     return provisioned;
   }
 
-  const control = createControlHandler({ adminKey, provision: provisionTenant, recorder, configure });
+  const entra = createEntraControl({ tenants, deviceCodes, refreshTokens, cae, recorder, now });
+
+  const control = createControlHandler({ adminKey, provision: provisionTenant, recorder, configure, ...entra });
   const handlers: Record<SimulatorRole, Parameters<typeof startListener>[0]['handler']> = {
-    login: createLoginHandler({ tenants, signer, origin: () => urls.login, hostNames, tokenLifetimeSec: options.tokenLifetimeSec ?? 3600, now, control }),
+    login: createLoginHandler({ tenants, signer, origin: () => urls.login, hostNames, grants, now, control }),
     exo: createAdminApiHandler('exo', adminDeps),
     ipps: createAdminApiHandler('ipps', adminDeps),
     ippsRegional: createAdminApiHandler('ippsRegional', adminDeps),
@@ -126,6 +165,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     tenantData: (organizationOrId) => tenants.find(organizationOrId)?.data,
     recorder,
     configure,
+    ...entra,
     close() {
       closing ??= Promise.all(listeners.map((listener) => listener.close())).then(() => undefined);
       return closing;
@@ -134,6 +174,23 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 }
 
 function pickSettings(options: SimulatorOptions): Record<string, unknown> {
-  const { latencyMs, concurrencyCap, faults, errorFormat } = options;
-  return Object.fromEntries(Object.entries({ latencyMs, concurrencyCap, faults, errorFormat }).filter(([, value]) => value !== undefined));
+  const { latencyMs, concurrencyCap, faults, errorFormat, tokenLifetimeSec } = options;
+  return Object.fromEntries(Object.entries({ latencyMs, concurrencyCap, faults, errorFormat, tokenLifetimeSec }).filter(([, value]) => value !== undefined));
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
+  return value;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be 0 or more`);
+  return value;
+}
+
+function reuseMode(value: RefreshTokenReuse | undefined): RefreshTokenReuse {
+  if (value === undefined) return 'revoke-family';
+  if (value !== 'allow' && value !== 'revoke-family') throw new Error("refreshTokenReuse must be 'allow' or 'revoke-family'");
+  return value;
 }

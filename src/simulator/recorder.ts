@@ -1,8 +1,9 @@
 import type { ServiceName } from '../core/ports.js';
+import { createEntraStats, type EntraCounter } from './entra/entra-stats.js';
 import type { CallRecord, KeyStats, Recorder } from './types.js';
 
 /** Counters a request can bump besides requests/status. */
-export type CallMark = 'refusedConcurrency' | 'throttled' | 'expiredTokenUses';
+export type CallMark = 'refusedConcurrency' | 'throttled' | 'expiredTokenUses' | 'caeChallenges' | 'injectedRefusals';
 
 /** One request being recorded; `finish` is idempotent. */
 export interface CallHandle {
@@ -20,6 +21,8 @@ export interface SimulatorRecorder extends Recorder {
   begin(tenantId: string, service: ServiceName, options: { inFlight: boolean; known: boolean }): CallHandle;
   /** After a 429/503 with Retry-After: requests for the key before `untilMs` count as early retries. */
   noteRetryAfter(tenantId: string, service: ServiceName, untilMs: number): void;
+  /** Bumps a token endpoint counter (tenant id, or undefined before a tenant is known). */
+  countEntra(tenantId: string | undefined, counter: EntraCounter): void;
 }
 
 interface Counters {
@@ -31,7 +34,11 @@ interface Counters {
   throttled: number;
   earlyRetries: number;
   expiredTokenUses: number;
+  caeChallenges: number;
+  injectedRefusals: number;
 }
+
+const MARKS: readonly CallMark[] = ['refusedConcurrency', 'throttled', 'expiredTokenUses', 'caeChallenges', 'injectedRefusals'];
 
 export function createRecorder(options: {
   /** Maps an organization or id to the tenant id stats are kept under. */
@@ -43,6 +50,7 @@ export function createRecorder(options: {
   const now = options.now ?? Date.now;
   const counters = new Map<string, Counters>();
   const retryAfterUntil = new Map<string, number>();
+  const entra = createEntraStats();
   let ring: CallRecord[] = [];
   let ringStart = 0;
 
@@ -50,7 +58,18 @@ export function createRecorder(options: {
   function countersFor(key: string): Counters {
     let found = counters.get(key);
     if (!found) {
-      found = { inFlight: 0, peakInFlight: 0, requests: 0, byStatus: new Map(), refusedConcurrency: 0, throttled: 0, earlyRetries: 0, expiredTokenUses: 0 };
+      found = {
+        inFlight: 0,
+        peakInFlight: 0,
+        requests: 0,
+        byStatus: new Map(),
+        refusedConcurrency: 0,
+        throttled: 0,
+        earlyRetries: 0,
+        expiredTokenUses: 0,
+        caeChallenges: 0,
+        injectedRefusals: 0,
+      };
       counters.set(key, found);
     }
     return found;
@@ -75,6 +94,8 @@ export function createRecorder(options: {
       throttled: found?.throttled ?? 0,
       earlyRetries: found?.earlyRetries ?? 0,
       expiredTokenUses: found?.expiredTokenUses ?? 0,
+      caeChallenges: found?.caeChallenges ?? 0,
+      injectedRefusals: found?.injectedRefusals ?? 0,
     };
   }
 
@@ -113,6 +134,12 @@ export function createRecorder(options: {
       const key = keyOf(tenantId, service);
       retryAfterUntil.set(key, Math.max(retryAfterUntil.get(key) ?? 0, untilMs));
     },
+    countEntra(tenantId, counter) {
+      entra.count(tenantId, counter);
+    },
+    entra(tenant) {
+      return entra.get(tenant === undefined ? undefined : (options.resolveTenant(tenant) ?? tenant.toLowerCase()));
+    },
     stats(tenant, service) {
       const tenantId = options.resolveTenant(tenant) ?? tenant.toLowerCase();
       return toStats(counters.get(keyOf(tenantId, service)));
@@ -134,11 +161,10 @@ export function createRecorder(options: {
         found.peakInFlight = found.inFlight;
         found.requests = 0;
         found.byStatus.clear();
-        found.refusedConcurrency = 0;
-        found.throttled = 0;
         found.earlyRetries = 0;
-        found.expiredTokenUses = 0;
+        for (const mark of MARKS) found[mark] = 0;
       }
+      entra.reset();
       ring = [];
       ringStart = 0;
     },

@@ -6,11 +6,12 @@ export interface EffectiveSettings {
   concurrencyCap: number;
   faults: SimulatorFaults;
   errorFormat: 'A' | 'B';
+  tokenLifetimeSec: number;
 }
 
-const DEFAULTS: EffectiveSettings = { latencyMs: 0, concurrencyCap: 3, faults: {}, errorFormat: 'A' };
-const SETTING_KEYS: ReadonlySet<string> = new Set(['latencyMs', 'concurrencyCap', 'faults', 'errorFormat']);
-const FAULT_KEYS: ReadonlySet<string> = new Set(['throttleRate', 'unavailableRate', 'retryAfterSec', 'retryAfterFormat', 'seed']);
+const DEFAULTS: EffectiveSettings = { latencyMs: 0, concurrencyCap: 3, faults: {}, errorFormat: 'A', tokenLifetimeSec: 3600 };
+const SETTING_KEYS: ReadonlySet<string> = new Set(['latencyMs', 'concurrencyCap', 'faults', 'errorFormat', 'tokenLifetimeSec']);
+const FAULT_KEYS: ReadonlySet<string> = new Set(['throttleRate', 'unavailableRate', 'concurrencyRefusalRate', 'retryAfterSec', 'retryAfterFormat', 'seed']);
 
 /** Tenant values win over server values, field by field (faults too). */
 export function effectiveSettings(server: TenantSettings, tenant: TenantSettings | undefined): EffectiveSettings {
@@ -19,6 +20,7 @@ export function effectiveSettings(server: TenantSettings, tenant: TenantSettings
     concurrencyCap: tenant?.concurrencyCap ?? server.concurrencyCap ?? DEFAULTS.concurrencyCap,
     faults: { ...server.faults, ...tenant?.faults },
     errorFormat: tenant?.errorFormat ?? server.errorFormat ?? DEFAULTS.errorFormat,
+    tokenLifetimeSec: tenant?.tokenLifetimeSec ?? server.tokenLifetimeSec ?? DEFAULTS.tokenLifetimeSec,
   };
 }
 
@@ -34,7 +36,7 @@ export function parseTenantSettings(value: Record<string, unknown>, allowedExtra
     if (!SETTING_KEYS.has(key) && !allowedExtraKeys.includes(key)) throw new Error(`unknown setting '${key}'`);
   }
   const settings: TenantSettings = {};
-  const { latencyMs, concurrencyCap, faults, errorFormat } = value;
+  const { latencyMs, concurrencyCap, faults, errorFormat, tokenLifetimeSec } = value;
   if (latencyMs !== undefined) settings.latencyMs = number('latencyMs', latencyMs, 0, 3_600_000);
   if (concurrencyCap !== undefined) {
     settings.concurrencyCap = number('concurrencyCap', concurrencyCap, 1, 1_000_000);
@@ -45,6 +47,10 @@ export function parseTenantSettings(value: Record<string, unknown>, allowedExtra
     settings.errorFormat = errorFormat;
   }
   if (faults !== undefined) settings.faults = parseFaults(faults);
+  if (tokenLifetimeSec !== undefined) {
+    settings.tokenLifetimeSec = number('tokenLifetimeSec', tokenLifetimeSec, 1, 86_400);
+    if (!Number.isInteger(settings.tokenLifetimeSec)) throw new Error('tokenLifetimeSec must be an integer');
+  }
   return settings;
 }
 
@@ -55,6 +61,9 @@ function parseFaults(value: unknown): SimulatorFaults {
   const faults: SimulatorFaults = {};
   if (record['throttleRate'] !== undefined) faults.throttleRate = number('faults.throttleRate', record['throttleRate'], 0, 1);
   if (record['unavailableRate'] !== undefined) faults.unavailableRate = number('faults.unavailableRate', record['unavailableRate'], 0, 1);
+  if (record['concurrencyRefusalRate'] !== undefined) {
+    faults.concurrencyRefusalRate = number('faults.concurrencyRefusalRate', record['concurrencyRefusalRate'], 0, 1);
+  }
   if (record['retryAfterSec'] !== undefined) faults.retryAfterSec = number('faults.retryAfterSec', record['retryAfterSec'], 0, 86_400);
   if (record['seed'] !== undefined) faults.seed = number('faults.seed', record['seed'], -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   const format = record['retryAfterFormat'];

@@ -1,6 +1,8 @@
 import type { ServiceName } from '../../core/ports.js';
+import { ISSUED_AT_MS_CLAIM } from '../entra/access-token.js';
 import { emptyResponse, type SimResponse } from '../http.js';
 import { decodeJwt, type TokenSigner } from '../jwt.js';
+import { claimsChallenge } from './cae.js';
 
 /** Resource app ids the services name in their challenges (reference §1.7, §7). */
 export const RESOURCE_APP_IDS: Record<ServiceName, string> = {
@@ -18,7 +20,12 @@ export const APP_ROLE = 'Exchange.ManageAsApp';
 /** Delegated scopes that grant the admin API (for the delegated sign-in flows). */
 const DELEGATED_SCOPES: readonly string[] = ['AdminApi.AccessAsUser.All', 'Exchange.Manage'];
 
-export type AuthResult = { ok: true; claims: Record<string, unknown> } | { ok: false; response: SimResponse; expired: boolean };
+/**
+ * On failure `claims` is set when the token's signature verified (so the call log can still say
+ * whose token it was) and `cae` when the refusal is a claims challenge.
+ */
+export type AuthResult =
+  { ok: true; claims: Record<string, unknown> } | { ok: false; response: SimResponse; expired: boolean; claims?: Record<string, unknown>; cae?: boolean };
 
 export interface AuthContext {
   service: ServiceName;
@@ -28,6 +35,15 @@ export interface AuthContext {
   /** Origin of the login listener, for `authorization_uri`. */
   loginOrigin: string;
   nowMs: number;
+  /** CAE: tokens of this tenant/user issued before the returned ms get a claims challenge. */
+  claimsRequiredSince?(tenantId: string, upn: string | undefined): number | undefined;
+}
+
+/** When the token was issued, ms: the simulator's precise claim, else `iat`. */
+export function issuedAtMs(claims: Record<string, unknown>): number | undefined {
+  const precise = claims[ISSUED_AT_MS_CLAIM];
+  if (typeof precise === 'number') return precise;
+  return typeof claims['iat'] === 'number' ? claims['iat'] * 1000 : undefined;
 }
 
 /**
@@ -56,9 +72,10 @@ export function authenticate(authorization: string | undefined, context: AuthCon
     return { ok: false, expired: false, response: emptyResponse(401, { 'WWW-Authenticate': 'Basic Realm=""' }) };
   }
   const token = match[1];
-  const refuse = (extra: Record<string, string> = {}, expired = false): AuthResult => ({
+  const refuse = (extra: Record<string, string> = {}, expired = false, verified?: Record<string, unknown>): AuthResult => ({
     ok: false,
     expired,
+    ...(verified ? { claims: verified } : {}),
     response: emptyResponse(401, { 'WWW-Authenticate': bearerChallenge(context.service, context.loginOrigin, extra) }),
   });
   if (!decodeJwt(token)) {
@@ -68,21 +85,34 @@ export function authenticate(authorization: string | undefined, context: AuthCon
   const jwt = context.signer.verify(token);
   if (!jwt) return refuse();
   const claims = jwt.payload;
+  const refuseVerified = (extra: Record<string, string> = {}, expired = false): AuthResult => refuse(extra, expired, claims);
   const nowSec = context.nowMs / 1000;
   if (typeof claims['exp'] !== 'number' || nowSec >= claims['exp']) {
-    return refuse({ error_description: 'The token has expired' }, true);
+    return refuseVerified({ error_description: 'The token has expired' }, true);
   }
   if (typeof claims['nbf'] === 'number' && claims['nbf'] > nowSec + 300) {
-    return refuse();
+    return refuseVerified();
   }
   const audience = typeof claims['aud'] === 'string' ? claims['aud'].replace(/\/$/, '').toLowerCase() : '';
   if (!SERVICE_AUDIENCES[context.service].includes(audience)) {
-    return refuse();
+    return refuseVerified();
   }
   if (context.tenantId === undefined || String(claims['tid']).toLowerCase() !== context.tenantId) {
-    return refuse();
+    return refuseVerified();
   }
-  if (!isAuthorised(claims)) return refuse();
+  if (!isAuthorised(claims)) return refuseVerified();
+  const upn = claims['idtyp'] === 'user' && typeof claims['upn'] === 'string' ? claims['upn'] : undefined;
+  const since = context.claimsRequiredSince?.(context.tenantId, upn);
+  const issued = issuedAtMs(claims);
+  if (since !== undefined && (issued === undefined || issued < since)) {
+    return {
+      ok: false,
+      expired: false,
+      cae: true,
+      claims,
+      response: emptyResponse(401, { 'WWW-Authenticate': claimsChallenge(RESOURCE_APP_IDS[context.service], context.loginOrigin, since) }),
+    };
+  }
   return { ok: true, claims };
 }
 

@@ -1,7 +1,7 @@
 import { createRandom, hash32, hashString, type Random } from '../data/prng.js';
 import type { SimulatorFaults } from '../types.js';
 
-export type FaultDecision = 'throttle' | 'unavailable' | undefined;
+export type FaultDecision = 'throttle' | 'unavailable' | 'refuse' | undefined;
 
 export interface FaultInjector {
   /** Decides, deterministically per key for a given seed, whether this request fails. */
@@ -16,7 +16,8 @@ export function createFaultInjector(): FaultInjector {
     decide(key, faults) {
       const throttleRate = faults.throttleRate ?? 0;
       const unavailableRate = faults.unavailableRate ?? 0;
-      if (throttleRate <= 0 && unavailableRate <= 0) return undefined;
+      const refusalRate = faults.concurrencyRefusalRate ?? 0;
+      if (throttleRate <= 0 && unavailableRate <= 0 && refusalRate <= 0) return undefined;
       let random = streams.get(key);
       if (!random) {
         random = createRandom(hash32(faults.seed ?? 0, hashString(key)));
@@ -25,6 +26,7 @@ export function createFaultInjector(): FaultInjector {
       const roll = random.next();
       if (roll < throttleRate) return 'throttle';
       if (roll < throttleRate + unavailableRate) return 'unavailable';
+      if (roll < throttleRate + unavailableRate + refusalRate) return 'refuse';
       return undefined;
     },
     reset() {
@@ -41,5 +43,6 @@ export function retryAfter(faults: SimulatorFaults, nowMs: number): { value: str
     const untilMs = Math.ceil((nowMs + seconds * 1000) / 1000) * 1000;
     return { value: new Date(untilMs).toUTCString(), untilMs };
   }
+  // String(0.5) is "0.5": fractional delays stay fractional, as the module parses a double.
   return { value: String(seconds), untilMs: nowMs + seconds * 1000 };
 }

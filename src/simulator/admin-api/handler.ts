@@ -8,8 +8,10 @@ import type { TokenSigner } from '../jwt.js';
 import type { CallHandle, SimulatorRecorder } from '../recorder.js';
 import type { EffectiveSettings } from '../settings.js';
 import type { TenantRecord, TenantRegistry } from '../tenants.js';
-import type { SimulatorRole } from '../types.js';
-import { authenticate } from './bearer-auth.js';
+import type { AuditSessionStore } from '../cmdlets/audit-sessions.js';
+import type { CallRecord, SimulatorRole } from '../types.js';
+import { authenticate, issuedAtMs } from './bearer-auth.js';
+import type { CaeStore } from './cae.js';
 import type { CursorStore } from './cursors.js';
 import { concurrencyRefusal, newRequestId, throttledResponse, unavailableResponse } from './envelope.js';
 import { retryAfter, type FaultDecision, type FaultInjector } from './faults.js';
@@ -22,6 +24,8 @@ export interface AdminApiDeps {
   registry: CmdletRegistry;
   recorder: SimulatorRecorder;
   cursors: CursorStore;
+  auditSessions: AuditSessionStore;
+  cae: CaeStore;
   faults: FaultInjector;
   signer: TokenSigner;
   settingsFor: (tenant: TenantRecord | undefined) => EffectiveSettings;
@@ -63,20 +67,30 @@ export function createAdminApiHandler(role: Exclude<SimulatorRole, 'login'>, dep
     }
 
     const call = deps.recorder.begin(tenant?.tenantId ?? tenantSegment.toLowerCase(), service, { inFlight: !!tenant, known: !!tenant });
-    const info = { cmdlet: '', page: 0, expiredToken: false, clientRequestId, requestId };
+    const anchorMailbox = header(req, 'x-anchormailbox');
+    const info: CallInfo = { cmdlet: '', page: 0, expiredToken: false, clientRequestId, requestId, ...(anchorMailbox === undefined ? {} : { anchorMailbox }) };
     track(res, call, info);
     const settings = deps.settingsFor(tenant);
 
     // Everything decided from headers happens at arrival, so simultaneous requests see each other.
     let response: SimResponse | undefined;
     let fault: FaultDecision;
-    const auth = authenticate(authorization, { service, tenantId: tenant?.tenantId, signer: deps.signer, loginOrigin: deps.urls().login, nowMs: deps.now() });
+    const auth = authenticate(authorization, {
+      service,
+      tenantId: tenant?.tenantId,
+      signer: deps.signer,
+      loginOrigin: deps.urls().login,
+      nowMs: deps.now(),
+      claimsRequiredSince: (tenantId, upn) => deps.cae.momentFor(tenantId, upn),
+    });
+    if (auth.claims) Object.assign(info, callerOf(auth.claims));
     if (!auth.ok) {
       response = auth.response;
       if (auth.expired) {
         info.expiredToken = true;
         call.mark('expiredTokenUses');
       }
+      if (auth.cae) call.mark('caeChallenges');
     } else if (call.inFlightAtArrival > settings.concurrencyCap) {
       response = concurrencyRefusal();
       call.mark('refusedConcurrency');
@@ -102,7 +116,11 @@ export function createAdminApiHandler(role: Exclude<SimulatorRole, 'login'>, dep
       info.page = outcome.page;
     }
     if (settings.latencyMs > 0) await sleep(settings.latencyMs);
-    if (fault && tenant) {
+    if (fault === 'refuse') {
+      // The injected refusal looks exactly like the real one: plain text, no Retry-After.
+      call.mark('injectedRefusals');
+      response = concurrencyRefusal();
+    } else if (fault && tenant) {
       const after = retryAfter(settings.faults, deps.now());
       deps.recorder.noteRetryAfter(tenant.tenantId, service, after.untilMs);
       if (fault === 'throttle') call.mark('throttled');
@@ -113,6 +131,21 @@ export function createAdminApiHandler(role: Exclude<SimulatorRole, 'login'>, dep
       Object.assign(response.headers, successHeaders(tenant, rates.hit(`${tenant.tenantId}|${service}`), call.inFlightAtArrival - 1));
     }
     writeResponse(res, compress(withIds(response, requestId, clientRequestId), deps.gzip && /\bgzip\b/i.test(header(req, 'accept-encoding') ?? '')));
+  };
+}
+
+type CallInfo = Omit<Parameters<CallHandle['finish']>[0], 'status'>;
+
+/** Who a verified token names, for the call log. */
+function callerOf(claims: Record<string, unknown>): Pick<CallRecord, 'callerKind' | 'caller' | 'tokenIssuedAt' | 'tokenExpiresAt'> {
+  const user = claims['idtyp'] === 'user';
+  const caller = user ? claims['upn'] : claims['appid'];
+  const issued = issuedAtMs(claims);
+  return {
+    callerKind: user ? 'user' : 'app',
+    ...(typeof caller === 'string' ? { caller } : {}),
+    ...(issued === undefined ? {} : { tokenIssuedAt: issued }),
+    ...(typeof claims['exp'] === 'number' ? { tokenExpiresAt: claims['exp'] * 1000 } : {}),
   };
 }
 
@@ -147,7 +180,7 @@ function compress(response: SimResponse, accepted: boolean): SimResponse {
   return response;
 }
 
-function track(res: ServerResponse, call: CallHandle, info: Omit<Parameters<CallHandle['finish']>[0], 'status'>): void {
+function track(res: ServerResponse, call: CallHandle, info: CallInfo): void {
   // 'close' also fires when the client goes away first; that is recorded as 499 (nginx's
   // "client closed request"), since no status reached anyone.
   const done = (): void => call.finish({ ...info, status: res.writableFinished ? res.statusCode : 499 });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ServiceName } from '../../core/ports.js';
+import type { AuditSessionStore } from '../cmdlets/audit-sessions.js';
 import { bindParameters } from '../cmdlets/binding.js';
 import { isCmdletError } from '../cmdlets/cmdlet-error.js';
 import type { CmdletRegistry } from '../cmdlets/registry.js';
@@ -32,7 +33,10 @@ export interface InvokeOutcome {
 type CmdletInput = { name: string; parameters: Record<string, unknown> };
 
 /** Runs one InvokeCommand request that passed auth, limits and faults; returns one page or an error. */
-export function invokeCommand(request: InvokeRequest, deps: { registry: CmdletRegistry; cursors: CursorStore }): InvokeOutcome {
+export function invokeCommand(
+  request: InvokeRequest,
+  deps: { registry: CmdletRegistry; cursors: CursorStore; auditSessions: AuditSessionStore; now: () => number },
+): InvokeOutcome {
   const input = parseCmdletInput(request.body);
   if (typeof input === 'string') return { response: envelopeResponse(invalidBodyError(input), request.errorFormat), cmdlet: '', page: 0 };
   const fail = (response: SimResponse, page: number): InvokeOutcome => ({ response, cmdlet: input.name, page });
@@ -48,10 +52,10 @@ export function invokeCommand(request: InvokeRequest, deps: { registry: CmdletRe
   if (!spec) return fail(unknownCmdletResponse(request.service, input.name, request.errorFormat), page);
   try {
     const parameters = bindParameters(spec, input.parameters);
-    const source = spec.run(request.tenant.dataset, parameters);
+    const source = spec.run(request.tenant.dataset, parameters, { nowMs: deps.now(), continuation: cursor !== undefined, auditSessions: deps.auditSessions });
     const limit = resultLimit(spec, parameters);
     const window = takeWindow(source, {
-      from: cursor?.position ?? 0,
+      from: cursor?.position ?? source.startPosition?.() ?? 0,
       emitted: cursor?.emitted ?? 0,
       pageSize: maxPageSize(request.prefer),
       limit,

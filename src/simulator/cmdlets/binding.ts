@@ -1,4 +1,5 @@
 import { bindingError } from './cmdlet-error.js';
+import { parseDateTime } from './date-time.js';
 import type { BoundParameters, CmdletSpec, ParameterSpec, ParameterType } from './types.js';
 
 /** PowerShell common parameters: accepted by every cmdlet and ignored. */
@@ -68,7 +69,9 @@ function convert(parameter: ParameterSpec, value: unknown): unknown {
     case 'bool':
       return toBoolean(name, value, type === 'switch' ? 'System.Management.Automation.SwitchParameter' : 'System.Boolean');
     case 'int':
-      return toInteger(name, value);
+      return inRange(name, toInteger(name, value), parameter.range);
+    case 'datetime':
+      return toDateTime(name, value);
     case 'resultSize':
       return toResultSize(name, value);
     default:
@@ -101,6 +104,31 @@ function toInteger(name: string, value: unknown): number {
   if (typeof number === 'number' && Number.isInteger(number) && Math.abs(number) <= 2_147_483_647) return number;
   throw bindingError(
     `Cannot bind parameter '${name}'. Cannot convert value "${display(value)}" to type "System.Int32". Error: "Input string was not in a correct format."`,
+  );
+}
+
+/** PowerShell's `[ValidateRange]` wording. */
+function inRange(name: string, value: number, range: readonly [number, number] | undefined): number {
+  if (!range) return value;
+  const [min, max] = range;
+  if (value < min) {
+    throw bindingError(
+      `Cannot validate argument on parameter '${name}'. The ${value} argument is less than the minimum allowed range of ${min}. Supply an argument that is greater than or equal to ${min} and then try the command again.`,
+    );
+  }
+  if (value > max) {
+    throw bindingError(
+      `Cannot validate argument on parameter '${name}'. The ${value} argument is greater than the maximum allowed range of ${max}. Supply an argument that is less than or equal to ${max} and then try the command again.`,
+    );
+  }
+  return value;
+}
+
+function toDateTime(name: string, value: unknown): number {
+  const parsed = typeof value === 'string' ? parseDateTime(value) : undefined;
+  if (parsed !== undefined) return parsed;
+  throw bindingError(
+    `Cannot process argument transformation on parameter '${name}'. Cannot convert value "${display(value)}" to type "Microsoft.Exchange.ExchangeSystem.ExDateTime". Error: "String was not recognized as a valid DateTime."`,
   );
 }
 

@@ -6,6 +6,8 @@ import { getMailboxPermission } from './get-mailbox-permission.js';
 import { getOrganizationConfig } from './get-organization-config.js';
 import { getRecipient } from './get-recipient.js';
 import { getRetentionCompliancePolicy } from './get-retention-compliance-policy.js';
+import { searchAdminAuditLog } from './search-admin-audit-log.js';
+import { searchUnifiedAuditLog } from './search-unified-audit-log.js';
 import type { CmdletSpec } from './types.js';
 
 /** Every cmdlet the simulator serves. Add a module and list it here to add a cmdlet. */
@@ -17,6 +19,8 @@ export const DEFAULT_CMDLETS: readonly CmdletSpec[] = [
   getAcceptedDomain,
   getRetentionCompliancePolicy,
   getDlpCompliancePolicy,
+  searchUnifiedAuditLog,
+  searchAdminAuditLog,
 ];
 
 export interface CmdletRegistry {

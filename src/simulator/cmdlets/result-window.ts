@@ -14,6 +14,7 @@ export interface ResultLimit {
 }
 
 export function resultLimit(spec: CmdletSpec, parameters: BoundParameters): ResultLimit {
+  if (spec.limit) return spec.limit(parameters);
   if (!isListCmdlet(spec)) return { max: Number.POSITIVE_INFINITY, isDefault: false };
   const size = parameters.get('ResultSize');
   if (size === undefined) return { max: DEFAULT_RESULT_SIZE, isDefault: true };

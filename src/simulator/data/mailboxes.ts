@@ -71,6 +71,8 @@ export interface MailboxGenerator {
   /** Cheap: lets filters on the type skip objects without building them. */
   typeAt(index: number): MailboxTypeDetails;
   aliasAt(index: number): string;
+  /** Cheap: `ExchangeGuid` and `ExternalDirectoryObjectId` of `at(index)` without building it. */
+  guidsAt(index: number): { exchangeGuid: string; directoryId: string };
   at(index: number): Record<string, unknown>;
   /** O(1): the index of the mailbox `identity` names (Name, alias, UPN, any address, any of its GUIDs). */
   resolve(identity: string): number | undefined;
@@ -193,7 +195,14 @@ export function createMailboxGenerator(identity: DatasetIdentity, count: number)
     return lower === `${alias}@${organization}` || lower === `${alias}@${routingDomain}` ? index : undefined;
   }
 
-  return { count, typeAt, aliasAt: (index) => naming(index, typeAt(index)).alias, at, resolve };
+  return {
+    count,
+    typeAt,
+    aliasAt: (index) => naming(index, typeAt(index)).alias,
+    guidsAt: (index) => ({ exchangeGuid: indexedGuid(guidSalts[0], index), directoryId: indexedGuid(guidSalts[2], index) }),
+    at,
+    resolve,
+  };
 }
 
 /** `adele.vance17` → 17; undefined when the text does not end in a canonical decimal number. */

@@ -1,3 +1,5 @@
+import { createAuditLog, type AuditLog } from './audit-records.js';
+import { DEFAULT_AUDIT_RECORDS_PER_HOUR } from './audit-timeline.js';
 import { createMailboxGenerator, type DatasetIdentity, type MailboxGenerator } from './mailboxes.js';
 import { acceptedDomains, domainControllerName, organizationConfig } from './organization.js';
 import { mailboxPermissions } from './permissions.js';
@@ -16,6 +18,9 @@ export interface TenantDataset {
   readonly domainController: string;
   readonly mailboxes: MailboxGenerator;
   readonly recipients: RecipientDirectory;
+  readonly auditRecordsPerHour: number;
+  /** Unified (and admin) audit records, 2026-01-01 onwards. */
+  readonly audit: AuditLog;
   mailboxPermissions(index: number): Record<string, unknown>[];
   organizationConfig(): Record<string, unknown>;
   acceptedDomains(): Record<string, unknown>[];
@@ -28,6 +33,8 @@ export interface DatasetOptions {
   organization: string;
   seed: number;
   mailboxCount: number;
+  /** Default 20. */
+  auditRecordsPerHour?: number;
 }
 
 export function createTenantDataset(options: DatasetOptions): TenantDataset {
@@ -36,15 +43,19 @@ export function createTenantDataset(options: DatasetOptions): TenantDataset {
     salt: hash32(hashString(options.tenantId.toLowerCase()), options.seed),
   };
   const mailboxes = createMailboxGenerator(identity, options.mailboxCount);
+  const domainController = domainControllerName(identity);
+  const auditRecordsPerHour = options.auditRecordsPerHour ?? DEFAULT_AUDIT_RECORDS_PER_HOUR;
   return {
     tenantId: options.tenantId,
     organization: options.organization,
     seed: options.seed,
     mailboxCount: options.mailboxCount,
     identity,
-    domainController: domainControllerName(identity),
+    domainController,
     mailboxes,
     recipients: createRecipientDirectory(identity, mailboxes),
+    auditRecordsPerHour,
+    audit: createAuditLog(identity, mailboxes, { tenantId: options.tenantId, perHour: auditRecordsPerHour, domainController }),
     mailboxPermissions: (index) => mailboxPermissions(identity, mailboxes, index),
     organizationConfig: () => organizationConfig(identity),
     acceptedDomains: () => acceptedDomains(identity),

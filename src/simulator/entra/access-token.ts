@@ -2,6 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type { TokenSigner } from '../jwt.js';
 import type { TenantRecord } from '../tenants.js';
 
+/**
+ * A private claim with the issue time in ms. `iat` has whole seconds, too coarse to tell whether
+ * a token predates a CAE `requireClaims()` moment taken within the same second.
+ */
+export const ISSUED_AT_MS_CLAIM = 'xms_sim_iat_ms';
+
 /** Successful token endpoint body. */
 export interface TokenResponse {
   token_type: 'Bearer';
@@ -18,6 +24,7 @@ export interface TokenResponse {
 export function issueAppToken(options: { signer: TokenSigner; tenant: TenantRecord; resource: string; lifetimeSec: number; nowMs: number }): TokenResponse {
   const { tenant, resource, lifetimeSec } = options;
   const now = Math.floor(options.nowMs / 1000);
+  const preciseIssuedAt = { [ISSUED_AT_MS_CLAIM]: options.nowMs };
   const issuer = `https://sts.windows.net/${tenant.tenantId}/`;
   const accessToken = options.signer.sign({
     aud: resource,
@@ -38,6 +45,7 @@ export function issueAppToken(options: { signer: TokenSigner; tenant: TenantReco
     tid: tenant.tenantId,
     uti: randomBytes(16).toString('base64url'),
     ver: '1.0',
+    ...preciseIssuedAt,
   });
   return { token_type: 'Bearer', expires_in: lifetimeSec, ext_expires_in: lifetimeSec, access_token: accessToken };
 }

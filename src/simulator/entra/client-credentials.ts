@@ -58,5 +58,6 @@ export const clientCredentialsGrant: GrantHandler = (request, deps) => {
   if (failure) return { ok: false, error: failure };
   const resource = resourceFromScope(form.get('scope'), request.tenantSegment);
   if (typeof resource !== 'string') return { ok: false, error: resource };
-  return { ok: true, body: issueAppToken({ signer: deps.signer, tenant, resource, lifetimeSec: deps.tokenLifetimeSec, nowMs: request.nowMs }) };
+  deps.count(tenant.tenantId, 'appTokens');
+  return { ok: true, body: issueAppToken({ signer: deps.signer, tenant, resource, lifetimeSec: deps.tokenLifetimeSec(tenant), nowMs: request.nowMs }) };
 };

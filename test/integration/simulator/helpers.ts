@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, randomUUID, sign, X509Certificate } from 'node:crypto';
-import { ConfidentialClientApplication, type INetworkModule, type NetworkResponse } from '@azure/msal-node';
+import { ConfidentialClientApplication, PublicClientApplication, type INetworkModule, type NetworkResponse } from '@azure/msal-node';
 import { Agent, request } from 'undici';
-import type { ProvisionedTenant, Simulator } from '../../../src/simulator/index.js';
+import { EXO_POWERSHELL_CLIENT_ID, type ProvisionedTenant, type Simulator } from '../../../src/simulator/index.js';
 
 export const EXO = 'https://outlook.office365.com';
 export const IPPS = 'https://ps.compliance.protection.outlook.com';
@@ -152,4 +152,53 @@ export async function postForm(agent: Agent, url: string, form: Record<string, s
     body: new URLSearchParams(form).toString(),
   });
   return { status: response.statusCode, body: (await response.body.json()) as Record<string, unknown> };
+}
+
+export interface PublicAppOptions {
+  /** Default: the Exchange Online PowerShell module's client id. */
+  clientId?: string;
+  /** Authority tenant segment; default the organization. */
+  authorityTenant?: string;
+  seen?: string[];
+  bodies?: string[];
+}
+
+/** A real msal-node public client against the simulator (no internet: knownAuthorities names it). */
+export function publicClient(
+  sim: Simulator,
+  agent: Agent,
+  tenant: Pick<ProvisionedTenant, 'organization'>,
+  options: PublicAppOptions = {},
+): PublicClientApplication {
+  return new PublicClientApplication({
+    auth: {
+      clientId: options.clientId ?? EXO_POWERSHELL_CLIENT_ID,
+      authority: `${sim.urls.login}/${options.authorityTenant ?? tenant.organization}`,
+      knownAuthorities: [new URL(sim.urls.login).host],
+    },
+    system: { networkClient: msalNetwork(agent, options.seen, options.bodies) },
+  });
+}
+
+/** The refresh tokens in an msal cache (the secrets of its RefreshToken section). */
+export function cachedRefreshTokens(app: PublicClientApplication): string[] {
+  const cache = JSON.parse(app.getTokenCache().serialize()) as { RefreshToken?: Record<string, { secret: string }> };
+  return Object.values(cache.RefreshToken ?? {}).map((entry) => entry.secret);
+}
+
+/** Control API call with the admin key. */
+export async function control(
+  sim: Simulator,
+  agent: Agent,
+  method: 'GET' | 'POST' | 'PUT',
+  route: string,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown> & unknown[] }> {
+  const response = await request(`${sim.urls.login}/_simulator/${route}`, {
+    method,
+    dispatcher: agent,
+    headers: { authorization: `Bearer ${sim.adminKey}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.statusCode, body: (await response.body.json()) as Record<string, unknown> & unknown[] };
 }

@@ -2,7 +2,7 @@ import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sleep } from '../../../src/core/time.js';
 import { startSimulator, type ProvisionedTenant, type Simulator } from '../../../src/simulator/index.js';
-import { acquireToken, cmdlet, EXO, invoke, invokeUrl, trustingAgent } from './helpers.js';
+import { acquireToken, cmdlet, control, decodePayload, EXO, invoke, invokeUrl, trustingAgent } from './helpers.js';
 
 let sim: Simulator;
 let agent: Agent;
@@ -101,6 +101,32 @@ describe('fault injection', () => {
     sim.configure({ faults: { unavailableRate: 0 } }, tenant.organization);
   });
 
+  it('injects the plain-text concurrency refusal at a rate, counted apart from real cap refusals', async () => {
+    const { tenant, token, url } = await tenantWithToken('refusing.onmicrosoft.com');
+    sim.configure({ faults: { concurrencyRefusalRate: 1, seed: 3 } }, tenant.organization);
+    const reply = await invoke(agent, url, { token, body: cmdlet('Get-Mailbox') });
+    expect(reply.status).toBe(429);
+    expect(reply.headers['content-type']).toBe('text/plain');
+    expect(reply.text).toBe('You have reached the maximum number of concurrent requests per tenant. Please wait and try again.');
+    expect(reply.headers['retry-after']).toBeUndefined();
+    sim.configure({ faults: { concurrencyRefusalRate: 0.5, seed: 3 } }, tenant.organization);
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) statuses.push((await invoke(agent, url, { token, body: cmdlet('Get-AcceptedDomain') })).status);
+    expect(new Set(statuses)).toEqual(new Set([200, 429]));
+    sim.configure({ faults: { concurrencyRefusalRate: 0 } }, tenant.organization);
+    const refused = 1 + statuses.filter((status) => status === 429).length;
+    await vi.waitFor(() => expect(sim.recorder.stats(tenant.organization, 'exo')).toMatchObject({ injectedRefusals: refused, refusedConcurrency: 0 }));
+  });
+
+  it('writes fractional Retry-After seconds as such', async () => {
+    const { tenant, token, url } = await tenantWithToken('fraction.onmicrosoft.com');
+    sim.configure({ faults: { throttleRate: 1, retryAfterSec: 0.5 } }, tenant.organization);
+    expect((await invoke(agent, url, { token, body: cmdlet('Get-Mailbox') })).headers['retry-after']).toBe('0.5');
+    sim.configure({ faults: { retryAfterSec: 1.25, retryAfterFormat: 'seconds' } }, tenant.organization);
+    expect((await invoke(agent, url, { token, body: cmdlet('Get-Mailbox') })).headers['retry-after']).toBe('1.25');
+    sim.configure({ faults: { throttleRate: 0 } }, tenant.organization);
+  });
+
   it('makes the same decisions for the same seed', async () => {
     const { tenant, token, url } = await tenantWithToken('flaky.onmicrosoft.com');
     const run = async (): Promise<number[]> => {
@@ -113,6 +139,27 @@ describe('fault injection', () => {
     expect(await run()).toEqual(first);
     expect(new Set(first).size).toBeGreaterThan(1);
     sim.configure({ faults: { throttleRate: 0, unavailableRate: 0 } }, tenant.organization);
+  });
+});
+
+describe('token lifetime at run time', () => {
+  it('applies a new tokenLifetimeSec to tokens issued afterwards (configure and PUT /_simulator/settings)', async () => {
+    const tenant = await sim.provisionTenant({ organization: 'lifetime.onmicrosoft.com', mailboxCount: 1 });
+    const lifetime = (token: string): number => {
+      const claims = decodePayload(token);
+      return Number(claims['exp']) - Number(claims['iat']);
+    };
+    expect(lifetime(await acquireToken(sim, agent, tenant, EXO))).toBe(3600);
+    sim.configure({ tokenLifetimeSec: 120 }, tenant.organization);
+    expect(lifetime(await acquireToken(sim, agent, tenant, EXO))).toBe(120);
+    const put = await control(sim, agent, 'PUT', 'settings', { tokenLifetimeSec: 600 });
+    expect(put.status).toBe(200);
+    // The tenant's own value still wins over the new server default.
+    expect(lifetime(await acquireToken(sim, agent, tenant, EXO))).toBe(120);
+    const other = await sim.provisionTenant({ organization: 'lifetime2.onmicrosoft.com', mailboxCount: 1 });
+    expect(lifetime(await acquireToken(sim, agent, other, EXO))).toBe(600);
+    expect(await control(sim, agent, 'PUT', 'settings', { tokenLifetimeSec: 0 })).toMatchObject({ status: 400 });
+    sim.configure({ tokenLifetimeSec: 3600 });
   });
 });
 

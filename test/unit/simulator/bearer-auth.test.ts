@@ -60,3 +60,36 @@ describe('bearer authentication', () => {
     expect(exo.ok ? 0 : exo.response.status).toBe(401);
   });
 });
+
+describe('delegated tokens and CAE', () => {
+  const user = {
+    ...claims,
+    idtyp: 'user',
+    roles: undefined,
+    scp: 'AdminApi.AccessAsUser.All FfoPowerShell.AccessAsUser.All',
+    upn: 'ops@contoso.onmicrosoft.com',
+  };
+
+  it('accepts a user token with AdminApi.AccessAsUser.All', () => {
+    expect(authenticate(bearer(user), context)).toMatchObject({ ok: true, claims: { upn: 'ops@contoso.onmicrosoft.com' } });
+    expect(authenticate(bearer({ ...user, scp: 'Mail.Read' }), context).ok).toBe(false);
+  });
+
+  it('challenges tokens issued before the moment, by the precise issue time', () => {
+    const since = (moment: number | undefined) => ({ ...context, claimsRequiredSince: () => moment });
+    const token = bearer({ ...user, xms_sim_iat_ms: now - 1 });
+    const refused = authenticate(token, since(now));
+    expect(refused).toMatchObject({ ok: false, cae: true, expired: false, claims: { upn: 'ops@contoso.onmicrosoft.com' } });
+    if (refused.ok) throw new Error('expected a refusal');
+    expect(refused.response.headers['WWW-Authenticate']).toMatch(
+      /^Bearer realm="", authorization_uri="https:\/\/127\.0\.0\.1:1\/common\/oauth2\/authorize", client_id="00000002-0000-0ff1-ce00-000000000000", error="insufficient_claims", claims="[\w+/=]+"$/,
+    );
+    expect(authenticate(bearer({ ...user, xms_sim_iat_ms: now }), since(now)).ok).toBe(true);
+    expect(authenticate(token, since(undefined)).ok).toBe(true);
+  });
+
+  it('names the caller of an expired token', () => {
+    const expired = authenticate(bearer({ ...user, exp: now / 1000 - 1 }), context);
+    expect(expired).toMatchObject({ ok: false, expired: true, claims: { upn: 'ops@contoso.onmicrosoft.com' } });
+  });
+});

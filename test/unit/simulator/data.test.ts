@@ -109,7 +109,12 @@ describe('a million mailboxes', () => {
     const ds = dataset(1, 1_000_000);
     const at = vi.spyOn(ds.mailboxes, 'at');
     const parameters = bindParameters(getMailbox, { ResultSize: 'Unlimited' });
-    const window = takeWindow(getMailbox.run(ds, parameters), { from: 999_000, emitted: 0, pageSize: 1000, limit: resultLimit(getMailbox, parameters) });
+    const window = takeWindow(getMailbox.run(ds, parameters, { nowMs: Date.now(), continuation: false }), {
+      from: 999_000,
+      emitted: 0,
+      pageSize: 1000,
+      limit: resultLimit(getMailbox, parameters),
+    });
     expect(window.rows).toHaveLength(1000);
     expect(window.rows[999]?.position).toBe(999_999);
     expect(window.next).toBeUndefined();
@@ -120,7 +125,12 @@ describe('a million mailboxes', () => {
     const ds = dataset(1, 1_000_000);
     const at = vi.spyOn(ds.mailboxes, 'at');
     const parameters = bindParameters(getMailbox, {});
-    const window = takeWindow(getMailbox.run(ds, parameters), { from: 0, emitted: 0, pageSize: 1000, limit: resultLimit(getMailbox, parameters) });
+    const window = takeWindow(getMailbox.run(ds, parameters, { nowMs: Date.now(), continuation: false }), {
+      from: 0,
+      emitted: 0,
+      pageSize: 1000,
+      limit: resultLimit(getMailbox, parameters),
+    });
     expect(window.rows).toHaveLength(1000);
     expect(window.next).toBeUndefined();
     expect(window.truncated).toBe(true);

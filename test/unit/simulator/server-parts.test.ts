@@ -9,6 +9,7 @@ import { annotate, selectProperties, stripAnnotations } from '../../../src/simul
 import { formatByteQuantity, formatDateTime } from '../../../src/simulator/data/format.js';
 import { createTokenSigner } from '../../../src/simulator/jwt.js';
 import { createRecorder } from '../../../src/simulator/recorder.js';
+import { effectiveSettings, parseTenantSettings } from '../../../src/simulator/settings.js';
 
 describe('error envelopes', () => {
   const error = notFoundError('nobody', 'XYZP123A001DC01.NAMPRD01.PROD.OUTLOOK.COM');
@@ -109,8 +110,32 @@ describe('faults', () => {
     expect(createFaultInjector().decide('k', {})).toBeUndefined();
   });
 
+  it('injects concurrency refusals at their rate, after throttling and unavailability', () => {
+    const injector = createFaultInjector();
+    const decisions = Array.from({ length: 400 }, () => injector.decide('k', { concurrencyRefusalRate: 0.25, seed: 5 }));
+    const refused = decisions.filter((decision) => decision === 'refuse').length;
+    expect(refused).toBeGreaterThan(60);
+    expect(refused).toBeLessThan(140);
+    expect(new Set(decisions)).toEqual(new Set(['refuse', undefined]));
+    expect(createFaultInjector().decide('k', { concurrencyRefusalRate: 1 })).toBe('refuse');
+  });
+
+  it('checks the new settings', () => {
+    expect(parseTenantSettings({ tokenLifetimeSec: 120, faults: { concurrencyRefusalRate: 0.5 } })).toEqual({
+      tokenLifetimeSec: 120,
+      faults: { concurrencyRefusalRate: 0.5 },
+    });
+    expect(() => parseTenantSettings({ tokenLifetimeSec: 0 })).toThrow(/tokenLifetimeSec/);
+    expect(() => parseTenantSettings({ tokenLifetimeSec: 1.5 })).toThrow(/integer/);
+    expect(() => parseTenantSettings({ faults: { concurrencyRefusalRate: 2 } })).toThrow(/concurrencyRefusalRate/);
+    expect(effectiveSettings({ tokenLifetimeSec: 600 }, { tokenLifetimeSec: 60 }).tokenLifetimeSec).toBe(60);
+    expect(effectiveSettings({}, undefined).tokenLifetimeSec).toBe(3600);
+  });
+
   it('writes Retry-After as seconds or an HTTP date', () => {
     expect(retryAfter({ retryAfterSec: 0.5 }, 10_000)).toEqual({ value: '0.5', untilMs: 10_500 });
+    expect(retryAfter({ retryAfterSec: 2.25 }, 0)).toEqual({ value: '2.25', untilMs: 2250 });
+    expect(retryAfter({}, 0)).toEqual({ value: '1', untilMs: 1000 });
     const date = retryAfter({ retryAfterSec: 2, retryAfterFormat: 'http-date' }, Date.UTC(2026, 0, 1, 0, 0, 0, 300));
     expect(date.value).toBe('Thu, 01 Jan 2026 00:00:03 GMT');
     expect(date.untilMs).toBe(Date.UTC(2026, 0, 1, 0, 0, 3));
@@ -147,10 +172,27 @@ describe('recorder', () => {
     expect(recorder.calls()).toHaveLength(4);
     expect(Object.keys(recorder.snapshot())).toEqual(['tid']);
     recorder.reset();
-    expect(recorder.stats('tid')).toMatchObject({ inFlight: 1, peakInFlight: 1, requests: 0, byStatus: {} });
+    expect(recorder.stats('tid')).toMatchObject({ inFlight: 1, peakInFlight: 1, requests: 0, byStatus: {}, caeChallenges: 0, injectedRefusals: 0 });
     expect(recorder.calls()).toHaveLength(0);
     b.finish({ ...ids, status: 200 });
     expect(recorder.stats('tid', 'ipps').inFlight).toBe(0);
+  });
+
+  it('counts CAE challenges, injected refusals and token endpoint events, and resets them', () => {
+    const recorder = createRecorder({ resolveTenant: (name) => (name === 'contoso.onmicrosoft.com' ? 'tid' : undefined) });
+    const call = recorder.begin('tid', 'exo', { inFlight: true, known: true });
+    call.mark('caeChallenges');
+    call.mark('injectedRefusals');
+    call.finish({ cmdlet: 'x', page: 0, expiredToken: false, requestId: 'r', status: 401, callerKind: 'user', caller: 'a@b.c', anchorMailbox: 'UPN:a@b.c' });
+    expect(recorder.stats('tid', 'exo')).toMatchObject({ caeChallenges: 1, injectedRefusals: 1, refusedConcurrency: 0 });
+    expect(recorder.calls()[0]).toMatchObject({ callerKind: 'user', caller: 'a@b.c', anchorMailbox: 'UPN:a@b.c' });
+    recorder.countEntra('tid', 'rotations');
+    recorder.countEntra(undefined, 'deviceCodesIssued');
+    expect(recorder.entra('contoso.onmicrosoft.com')).toMatchObject({ rotations: 1, deviceCodesIssued: 0 });
+    expect(recorder.entra()).toMatchObject({ rotations: 1, deviceCodesIssued: 1 });
+    recorder.reset();
+    expect(recorder.entra()).toMatchObject({ rotations: 0, deviceCodesIssued: 0 });
+    expect(recorder.stats('tid', 'exo').caeChallenges).toBe(0);
   });
 
   it('keeps only the last calls', () => {
