@@ -5,6 +5,7 @@ import type { CertificateCredential } from './certificate.js';
 import { mapMsalError } from './msal-errors.js';
 import { createMsalNetworkModule } from './msal-network.js';
 import { tenantIdFromToken } from './token-claims.js';
+import { createTokenMemo } from './token-memo.js';
 
 export interface CertificateTokenProviderOptions {
   /** e.g. `https://login.microsoftonline.com`. */
@@ -22,8 +23,6 @@ export interface CertificateTokenProviderOptions {
    */
   trustAuthorityHost?: boolean;
   logger?: Logger;
-  /** Re-use a cached token only while it is valid at least this long (default 5 minutes). */
-  minimumValidityMs?: number;
 }
 
 /**
@@ -56,12 +55,12 @@ export function createCertificateTokenProvider(options: CertificateTokenProvider
     },
   });
 
-  const minimumValidityMs = options.minimumValidityMs ?? 300_000;
-  const cache = new Map<string, AccessToken>();
+  const memo = createTokenMemo();
   // One token request per resource at a time: many pages asking at once share it.
   const pending = new Map<string, Promise<AccessToken>>();
 
   async function acquire(request: TokenRequest): Promise<AccessToken> {
+    const askedAtMs = Date.now();
     let result: AuthenticationResult | null;
     try {
       result = await application.acquireTokenByClientCredential({
@@ -80,15 +79,15 @@ export function createCertificateTokenProvider(options: CertificateTokenProvider
       expiresOnMs: result.expiresOn?.getTime() ?? Date.now() + 3_000_000,
       tenantId: tenantIdFromToken(result.accessToken) ?? result.tenantId,
     };
-    cache.set(request.resource, token);
+    memo.remember(request.resource, token, askedAtMs);
     return token;
   }
 
   return {
     mode: 'app-only',
     async getToken(request) {
-      const cached = cache.get(request.resource);
-      if (!request.forceRefresh && request.claims === undefined && cached && cached.expiresOnMs - Date.now() > minimumValidityMs) return cached;
+      const cached = request.forceRefresh || request.claims !== undefined ? undefined : memo.fresh(request.resource);
+      if (cached) return cached;
       const key = `${request.resource}|${request.forceRefresh ? 'force' : ''}|${request.claims ?? ''}`;
       let inFlight = pending.get(key);
       if (!inFlight) {

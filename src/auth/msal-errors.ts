@@ -17,7 +17,9 @@ export function mapMsalError(error: unknown, context: ErrorContext): AppError {
     typeof record['errorMessage'] === 'string' && record['errorMessage'] ? record['errorMessage'] : error instanceof Error ? error.message : String(error);
   const aadsts = /AADSTS(\d+)/.exec(description)?.[1];
   const details = { tenant: context.tenant, clientId: context.clientId, errorCode, ...(aadsts ? { aadsts: `AADSTS${aadsts}` } : {}) };
-  const firstSentence = description.split(/\r?\n/)[0] ?? description;
+  // msal wraps Entra's sentence in timestamps and trace ids; the AADSTS sentence is what helps.
+  const aadstsSentence = /(AADSTS\d+:.*?)(?:\s+Trace ID:|\s+Correlation ID:|\s+Timestamp:|$)/s.exec(description)?.[1];
+  const firstSentence = aadstsSentence ?? description.split(/\r?\n/)[0] ?? description;
 
   const make = (code: ErrorCode, advice: string): AppError => new AppError(code, `${advice} (${firstSentence.trim()})`, { cause: error, details });
 

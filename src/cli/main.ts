@@ -6,6 +6,8 @@ import { nextCommand } from './commands/next.js';
 import { runCommand } from './commands/run.js';
 import { schedulerCommand, upCommand, workerCommand } from './commands/services.js';
 import { simulateCommand } from './commands/simulate.js';
+import { simulateApproveCommand } from './commands/simulate-approve.js';
+import { loginCommand, logoutCommand, sessionsCommand } from './commands/sessions.js';
 import { validateCommand } from './commands/validate.js';
 
 const program = new Command();
@@ -58,6 +60,25 @@ program
   .action(async (job: string, options: Record<string, unknown>) => finish(await runCommand(job, { ...program.opts(), ...options })));
 
 program
+  .command('login')
+  .description('sign an admin in once (device code, MFA in any browser) and store the session encrypted in Redis')
+  .argument('<tenant>', 'tenant name from jobs.yaml (auth type: delegated)')
+  .option('--refresh-token-file <file>', 'import an existing refresh token instead of signing in')
+  .action(async (tenant: string, options: Record<string, unknown>) => finish(await loginCommand(tenant, { ...program.opts(), ...options })));
+
+program
+  .command('logout')
+  .description("forget a tenant's stored delegated session")
+  .argument('<tenant>', 'tenant name from jobs.yaml')
+  .action(async (tenant: string) => finish(await logoutCommand(tenant, program.opts())));
+
+program
+  .command('sessions')
+  .description('list stored delegated sessions: accounts, clouds, last refresh (never secrets)')
+  .option('--json', 'print JSON')
+  .action(async (options: Record<string, unknown>) => finish(await sessionsCommand({ ...program.opts(), ...options })));
+
+const simulate = program
   .command('simulate')
   .description('serve a local Microsoft 365 stand-in (Entra, EXO, IPPS) for workers in other processes')
   .option('--host <address>', 'address to listen on', '127.0.0.1')
@@ -67,7 +88,16 @@ program
   .option('--latency-ms <ms>', 'added latency per admin API call')
   .option('--concurrency-cap <n>', 'requests in flight per tenant and service before the service refuses')
   .option('--token-lifetime <seconds>', 'access token lifetime')
+  .option('--auto-approve <ms>', 'approve device codes by themselves after this many milliseconds')
   .action(async (options: Record<string, unknown>) => finish(await simulateCommand({ ...program.opts(), ...options })));
+
+simulate
+  .command('approve')
+  .description('approve a device code on the running simulator, as the admin would in a browser (no code: list waiting codes)')
+  .argument('[code]', 'the user code `exorun login` printed')
+  .option('--upn <upn>', 'sign in as this user (default admin@<organization>)')
+  .option('--decline', 'decline instead of approving')
+  .action(async (code: string | undefined, options: Record<string, unknown>) => finish(await simulateApproveCommand(code, { ...program.opts(), ...options })));
 
 program
   .command('validate')

@@ -20,6 +20,10 @@ const envSchema = z.object({
   EXORUN_LOCK_DURATION_MS: positiveInt.min(2_000).default(30_000),
   /** Path of the state file written by `exorun simulate`; simulated tenants then use that server. */
   EXORUN_SIMULATOR: z.string().min(1).optional(),
+  /** 32-byte key (base64 or hex) that encrypts delegated sessions stored in Redis. */
+  EXORUN_SECRET_KEY: z.string().min(1).optional(),
+  /** File holding the key, instead of EXORUN_SECRET_KEY. */
+  EXORUN_SECRET_KEY_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

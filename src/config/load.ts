@@ -104,9 +104,6 @@ function crossCheck(source: YamlSource): ConfigProblem[] {
     const tenant = asRecord(rawTenant);
     if (!tenant) continue;
     const cloud = typeof tenant['cloud'] === 'string' ? tenant['cloud'] : 'commercial';
-    if (cloud === 'simulated' && tenant['auth'] !== undefined) {
-      problems.push(source.problem(['tenants', name, 'auth'], 'a simulated tenant gets its credentials from the simulator; remove auth'));
-    }
     if (cloud !== 'simulated' && tenant['auth'] === undefined) {
       problems.push(source.problem(['tenants', name, 'auth'], `is required for cloud '${cloud}' (type: certificate, clientId, certificate.path)`));
     }
@@ -145,6 +142,9 @@ function knownKeysAt(issuePath: readonly PropertyKey[]): string[] {
     schema = schema ? childSchema(unwrap(schema), segment) : undefined;
   }
   const objectSchema = schema ? unwrap(schema) : undefined;
+  if (objectSchema instanceof z.ZodUnion) {
+    return [...new Set((objectSchema.options as z.core.$ZodType[]).flatMap((option) => (option instanceof z.ZodObject ? Object.keys(option.shape) : [])))];
+  }
   return objectSchema instanceof z.ZodObject ? Object.keys(objectSchema.shape) : [];
 }
 
@@ -158,6 +158,14 @@ function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
 
 function childSchema(schema: z.core.$ZodType, segment: PropertyKey): z.core.$ZodType | undefined {
   if (schema instanceof z.ZodObject) return (schema.shape as Record<string, z.core.$ZodType>)[String(segment)];
+  if (schema instanceof z.ZodUnion) {
+    // Any option that knows the key will do for a "did you mean" hint.
+    for (const option of schema.options as z.core.$ZodType[]) {
+      const child = childSchema(unwrap(option), segment);
+      if (child) return child;
+    }
+    return undefined;
+  }
   if (schema instanceof z.ZodRecord) return schema.valueType;
   if (schema instanceof z.ZodArray) return schema.element;
   return undefined;

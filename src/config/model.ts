@@ -27,6 +27,15 @@ export interface CertificateAuthConfig {
   readonly sendX5c: boolean;
 }
 
+export interface DelegatedAuthConfig {
+  readonly type: 'delegated';
+  /** UPN of the admin account whose session `exorun login` stored. */
+  readonly account: string;
+  readonly clientId: string;
+}
+
+export type AuthConfig = CertificateAuthConfig | DelegatedAuthConfig;
+
 export interface SimulatedTenantConfig {
   readonly seed: number;
   readonly mailboxes: number;
@@ -39,8 +48,10 @@ export interface TenantConfig {
   readonly organization: string;
   readonly tenantId?: string;
   readonly cloud: CloudName;
-  /** Absent only for `cloud: simulated`. */
-  readonly auth?: CertificateAuthConfig;
+  /** Absent only for `cloud: simulated`, which then signs in with a generated certificate. */
+  readonly auth?: AuthConfig;
+  /** Overrides of the cloud's addresses (the module's -ConnectionUri / -AzureADAuthorizationEndpointUri). */
+  readonly overrides?: { readonly exoUrl?: string; readonly ippsUrl?: string; readonly authorityHost?: string };
   /** Slots per service, across all workers. */
   readonly limits: Readonly<Record<ServiceName, number>>;
   readonly simulator?: SimulatedTenantConfig;

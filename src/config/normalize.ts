@@ -8,11 +8,12 @@ import {
   DEFAULT_SLOTS,
   DEFAULT_TIMEOUT_MS,
   DEFAULT_TIMEZONE,
+  type AuthConfig,
   type ExorunConfig,
   type JobConfig,
   type TenantConfig,
 } from './model.js';
-import type { JobInput, JobsFile, TenantInput } from './schema.js';
+import { EXCHANGE_MODULE_CLIENT_ID, type JobInput, type JobsFile, type TenantInput } from './schema.js';
 
 /** Applies defaults, resolves paths against the file's folder and freezes the result. */
 export function normalizeConfig(file: JobsFile, absolutePath: string): ExorunConfig {
@@ -44,24 +45,13 @@ export function normalizeConfig(file: JobsFile, absolutePath: string): ExorunCon
 
 function normalizeTenant(name: string, tenant: TenantInput, baseDir: string, defaultLimits: Record<ServiceName, number>): TenantConfig {
   const cloud = tenant.cloud ?? 'commercial';
-  const auth = tenant.auth;
   return {
     name,
     organization: tenant.organization.toLowerCase(),
     ...(tenant.tenantId === undefined ? {} : { tenantId: tenant.tenantId.toLowerCase() }),
     cloud,
-    ...(auth === undefined
-      ? {}
-      : {
-          auth: {
-            type: 'certificate' as const,
-            clientId: auth.clientId.toLowerCase(),
-            certificatePath: path.resolve(baseDir, auth.certificate.path),
-            ...(auth.certificate.keyPath === undefined ? {} : { keyPath: path.resolve(baseDir, auth.certificate.keyPath) }),
-            ...(auth.certificate.password === undefined ? {} : { password: secretRef(auth.certificate.password, baseDir) }),
-            sendX5c: auth.certificate.sendX5c ?? false,
-          },
-        }),
+    ...(tenant.auth === undefined ? {} : { auth: normalizeAuth(tenant.auth, baseDir) }),
+    ...overridesOf(tenant),
     limits: { exo: tenant.limits?.exo ?? defaultLimits.exo, ipps: tenant.limits?.ipps ?? defaultLimits.ipps },
     ...(cloud === 'simulated'
       ? {
@@ -73,6 +63,35 @@ function normalizeTenant(name: string, tenant: TenantInput, baseDir: string, def
           },
         }
       : {}),
+  };
+}
+
+function normalizeAuth(auth: NonNullable<TenantInput['auth']>, baseDir: string): AuthConfig {
+  if (auth.type === 'delegated') {
+    return { type: 'delegated', account: auth.account.toLowerCase(), clientId: (auth.clientId ?? EXCHANGE_MODULE_CLIENT_ID).toLowerCase() };
+  }
+  return {
+    type: 'certificate',
+    clientId: auth.clientId.toLowerCase(),
+    certificatePath: path.resolve(baseDir, auth.certificate.path),
+    ...(auth.certificate.keyPath === undefined ? {} : { keyPath: path.resolve(baseDir, auth.certificate.keyPath) }),
+    ...(auth.certificate.password === undefined ? {} : { password: secretRef(auth.certificate.password, baseDir) }),
+    sendX5c: auth.certificate.sendX5c ?? false,
+  };
+}
+
+/** The module's -ConnectionUri and -AzureADAuthorizationEndpointUri, reduced to the origins exorun uses. */
+function overridesOf(tenant: TenantInput): Pick<TenantConfig, 'overrides'> {
+  const connection = tenant.connectionUri;
+  const exo = typeof connection === 'string' ? connection : connection?.exo;
+  const ipps = typeof connection === 'string' ? undefined : connection?.ipps;
+  if (exo === undefined && ipps === undefined && tenant.authority === undefined) return {};
+  return {
+    overrides: {
+      ...(exo === undefined ? {} : { exoUrl: new URL(exo).origin }),
+      ...(ipps === undefined ? {} : { ippsUrl: new URL(ipps).origin }),
+      ...(tenant.authority === undefined ? {} : { authorityHost: new URL(tenant.authority).origin }),
+    },
   };
 }
 

@@ -70,6 +70,24 @@ const simulatorSettings = z.strictObject({
   concurrencyCap: z.number().int().min(1).max(1_000).optional(),
 });
 
+/** The Exchange Online PowerShell module's public client, pre-authorised for EXO and IPPS in every cloud. */
+export const EXCHANGE_MODULE_CLIENT_ID = 'fb78d390-0c51-40cd-8e17-fdbfab77341b';
+
+const delegatedAuth = z.strictObject({
+  type: z.literal('delegated'),
+  account: z.email({ message: 'must be the user principal name of the admin account, e.g. admin@contoso.onmicrosoft.com' }),
+  clientId: z
+    .uuid({ message: 'must be the application (client) id, a GUID' })
+    .optional()
+    .describe(`Public client to sign in with (default: the Exchange Online PowerShell module's, ${EXCHANGE_MODULE_CLIENT_ID}).`),
+});
+
+const auth = z.discriminatedUnion('type', [certificateAuth, delegatedAuth], {
+  message: 'must have type: certificate (app-only) or type: delegated (an admin account signed in with `exorun login`)',
+});
+
+const httpsUrl = z.url({ protocol: /^https$/, message: 'must be an https:// URL' });
+
 const tenant = z.strictObject({
   organization: z
     .string()
@@ -77,7 +95,12 @@ const tenant = z.strictObject({
     .describe('The primary *.onmicrosoft.com domain of the tenant.'),
   tenantId: z.uuid({ message: 'must be the directory (tenant) id, a GUID' }).optional(),
   cloud: z.enum(CLOUD_NAMES).optional().describe('Microsoft cloud; `simulated` uses the built-in simulator and needs no credentials.'),
-  auth: certificateAuth.optional(),
+  auth: auth.optional(),
+  connectionUri: z
+    .union([httpsUrl, z.strictObject({ exo: httpsUrl.optional(), ipps: httpsUrl.optional() })])
+    .optional()
+    .describe('Overrides the service address: a URL for Exchange Online, or { exo, ipps } (Connect-ExchangeOnline -ConnectionUri).'),
+  authority: httpsUrl.optional().describe('Overrides the sign-in host (AzureADAuthorizationEndpointUri), e.g. https://login.microsoftonline.de/common.'),
   limits: limits.optional(),
   simulator: simulatorSettings.optional().describe('Seeded data and behaviour of a simulated tenant.'),
 });

@@ -25,6 +25,14 @@ export const ERROR_CODES = {
   AUTH_CLIENT_REJECTED: { retryable: false, summary: 'The token endpoint rejected the application credentials (wrong client id, key or certificate).' },
   AUTH_CONSENT_REQUIRED: { retryable: false, summary: 'The application lacks admin consent or the Exchange.ManageAsApp permission in this tenant.' },
   AUTH_TENANT_NOT_FOUND: { retryable: false, summary: 'The authority does not know the tenant (organization or tenant id).' },
+  AUTH_REAUTH_REQUIRED: {
+    retryable: false,
+    summary: 'A delegated session was revoked, expired or never created; an admin must sign in again with `exorun login <tenant>`.',
+  },
+  AUTH_SECRET_KEY: {
+    retryable: false,
+    summary: 'EXORUN_SECRET_KEY (or EXORUN_SECRET_KEY_FILE) is missing or not 32 bytes, or cannot decrypt a stored session.',
+  },
   AUTH_UNAVAILABLE: { retryable: true, summary: 'The token endpoint could not be reached or answered with a server error.' },
   AUTH_FAILED: { retryable: false, summary: 'Token acquisition failed for a reason not covered by a more specific code.' },
 

@@ -52,7 +52,9 @@ export interface RunResult {
  * Uses QueueEvents (Redis streams), so events are not missed while waiting.
  */
 export async function waitForRun(options: { connection: Redis; prefix: string; runId: string; timeoutMs: number }): Promise<RunResult> {
-  const events = new QueueEvents(RUNS_QUEUE, { connection: options.connection.duplicate(), prefix: options.prefix });
+  // BullMQ never closes a connection it was given, so this one is closed below.
+  const eventsConnection = options.connection.duplicate();
+  const events = new QueueEvents(RUNS_QUEUE, { connection: eventsConnection, prefix: options.prefix });
   const queue = new Queue(RUNS_QUEUE, { connection: options.connection, prefix: options.prefix });
   try {
     await events.waitUntilReady();
@@ -68,6 +70,7 @@ export async function waitForRun(options: { connection: Redis; prefix: string; r
     }
   } finally {
     await events.close();
+    eventsConnection.disconnect();
     await queue.close();
   }
 }

@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { readSecretKey } from '../auth/secret-box.js';
 import type { ConfigSource } from '../config/config-source.js';
 import type { ExorunEnv } from '../config/env.js';
 import type { Logger } from '../core/logger.js';
@@ -13,8 +15,9 @@ export interface WorkerProcessSettings {
 }
 
 /** Composition root of a worker process: environment settings → worker service. */
-export function startWorkerProcess(settings: WorkerProcessSettings): Promise<WorkerService> {
+export async function startWorkerProcess(settings: WorkerProcessSettings): Promise<WorkerService> {
   const { env } = settings;
+  const secretKey = await readSecretKey(env);
   return startWorkerService({
     redisUrl: settings.redisUrl,
     prefix: env.EXORUN_PREFIX,
@@ -23,6 +26,9 @@ export function startWorkerProcess(settings: WorkerProcessSettings): Promise<Wor
     concurrency: settings.concurrency ?? env.EXORUN_WORKER_CONCURRENCY,
     leaseTtlMs: env.EXORUN_LEASE_TTL_MS,
     lockDurationMs: env.EXORUN_LOCK_DURATION_MS,
-    ...(env.EXORUN_SIMULATOR === undefined ? {} : { simulatorStateFile: env.EXORUN_SIMULATOR }),
+    ...(env.EXORUN_SIMULATOR === undefined
+      ? { publishSimulatorStateFile: path.join(env.EXORUN_STATE_DIR, 'embedded-simulator.json') }
+      : { simulatorStateFile: env.EXORUN_SIMULATOR }),
+    ...(secretKey === undefined ? {} : { secretKey }),
   });
 }

@@ -1,10 +1,11 @@
+import { rm } from 'node:fs/promises';
 import type { TenantConfig } from '../config/model.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { CloudEndpoints, HttpTransport } from '../core/ports.js';
 import { createHttpTransport } from '../exchange/http-transport.js';
 import { startSimulator, type ProvisionedTenant, type Simulator } from '../simulator/index.js';
-import { readSimulatorState, type SimulatorState } from '../simulator/state-file.js';
+import { readSimulatorState, writeSimulatorState, type SimulatorState } from '../simulator/state-file.js';
 
 /** The real services' token audiences: the simulator checks them exactly as Entra and EXO do. */
 const EXO_RESOURCE = 'https://outlook.office365.com';
@@ -19,7 +20,12 @@ export interface SimulatedTenantAccess {
 }
 
 export interface SimulatedCloud {
-  provision(tenant: TenantConfig): Promise<SimulatedTenantAccess>;
+  /**
+   * Provisions the tenant (idempotent for its data) and returns how to reach it. `certificatePem`
+   * registers a certificate from jobs.yaml on the tenant's app, whose id is then the auth.clientId
+   * of jobs.yaml, so file-based credentials work exactly as against a real tenant.
+   */
+  provision(tenant: TenantConfig, certificatePem?: string): Promise<SimulatedTenantAccess>;
   /** The in-process simulator, when this process started one (tests read its recorder). */
   readonly local: Simulator | undefined;
   close(): Promise<void>;
@@ -30,9 +36,21 @@ export interface SimulatedCloud {
  * `exorun simulate`, shared by every worker process) or, without one, a simulator started in this
  * process on first use.
  */
-export function createSimulatedCloud(options: { stateFile?: string; logger: Logger }): SimulatedCloud {
+export interface SimulatedCloudOptions {
+  /** State file of an external simulator (`exorun simulate`); otherwise one is started here. */
+  stateFile?: string;
+  /**
+   * Where to publish the state of a simulator started here, so `exorun login` and
+   * `exorun simulate approve` in other processes can reach it; removed on close.
+   */
+  publishStateFile?: string;
+  logger: Logger;
+}
+
+export function createSimulatedCloud(options: SimulatedCloudOptions): SimulatedCloud {
   let backend: Promise<Backend> | undefined;
   let local: Simulator | undefined;
+  let published: string | undefined;
   const provisioned = new Map<string, Promise<SimulatedTenantAccess>>();
 
   interface Backend {
@@ -51,6 +69,15 @@ export function createSimulatedCloud(options: { stateFile?: string; logger: Logg
     local = await startSimulator();
     const simulator = local;
     options.logger.info({ exo: simulator.urls.exo, ipps: simulator.urls.ipps }, 'started the built-in simulator for simulated tenants');
+    if (options.publishStateFile) {
+      await writeSimulatorState(options.publishStateFile, {
+        pid: process.pid,
+        urls: simulator.urls,
+        caCertPem: simulator.caCertPem,
+        adminKey: simulator.adminKey,
+      });
+      published = options.publishStateFile;
+    }
     return {
       state: { urls: simulator.urls, caCertPem: simulator.caCertPem, adminKey: simulator.adminKey },
       transport: createHttpTransport({ extraCaPem: [simulator.caCertPem] }),
@@ -58,7 +85,7 @@ export function createSimulatedCloud(options: { stateFile?: string; logger: Logg
     };
   }
 
-  async function provisionTenant(tenant: TenantConfig): Promise<SimulatedTenantAccess> {
+  async function provisionTenant(tenant: TenantConfig, certificatePem: string | undefined): Promise<SimulatedTenantAccess> {
     backend ??= connect();
     const { state, transport, provision } = await backend;
     const settings = tenant.simulator;
@@ -67,18 +94,21 @@ export function createSimulatedCloud(options: { stateFile?: string; logger: Logg
       ...(settings ? { seed: settings.seed, mailboxCount: settings.mailboxes } : {}),
       ...(settings?.latencyMs === undefined ? {} : { latencyMs: settings.latencyMs }),
       ...(settings?.concurrencyCap === undefined ? {} : { concurrencyCap: settings.concurrencyCap }),
+      ...(certificatePem === undefined ? {} : { certificatePem }),
+      ...(tenant.auth?.type === 'certificate' ? { clientId: tenant.auth.clientId } : {}),
     });
     return { endpoints: simulatedEndpoints(state.urls), provisioned: result, transport };
   }
 
   return {
-    provision(tenant) {
-      let access = provisioned.get(tenant.organization);
+    provision(tenant, certificatePem) {
+      const key = `${tenant.organization}|${certificatePem ?? ''}`;
+      let access = provisioned.get(key);
       if (!access) {
-        access = provisionTenant(tenant);
+        access = provisionTenant(tenant, certificatePem);
         // A failed provisioning is not cached: the next run tries again.
-        access.catch(() => provisioned.delete(tenant.organization));
-        provisioned.set(tenant.organization, access);
+        access.catch(() => provisioned.delete(key));
+        provisioned.set(key, access);
       }
       return access;
     },
@@ -89,12 +119,15 @@ export function createSimulatedCloud(options: { stateFile?: string; logger: Logg
       const connected = await backend?.catch(() => undefined);
       await connected?.transport.close();
       await local?.close();
+      if (published) await rm(published, { force: true });
     },
   };
 }
 
 interface ProvisionRequestBody {
   organization: string;
+  certificatePem?: string;
+  clientId?: string;
   seed?: number;
   mailboxCount?: number;
   latencyMs?: number;

@@ -1,9 +1,10 @@
-import { cloudEndpoints } from '../auth/clouds.js';
 import { CERTIFICATE_WARNING_MS, credentialFromPem, loadCertificateCredential, type CertificateCredential } from '../auth/certificate.js';
 import { createCertificateTokenProvider } from '../auth/certificate-token-provider.js';
+import { createDelegatedTokenProvider } from '../auth/delegated-token-provider.js';
+import { resolveEndpoints, resolveTenantId } from '../auth/endpoints.js';
 import { readSecret } from '../auth/secrets.js';
-import type { TenantConfig } from '../config/model.js';
-import { AppError } from '../core/errors.js';
+import type { SessionStore } from '../auth/session-store.js';
+import type { CertificateAuthConfig, TenantConfig } from '../config/model.js';
 import type { Logger } from '../core/logger.js';
 import type { CloudEndpoints, ExchangeClient, HttpTransport, TokenProvider } from '../core/ports.js';
 import { createExchangeClient } from '../exchange/exchange-client.js';
@@ -14,6 +15,8 @@ export interface TenantSession {
   client: ExchangeClient;
   tokens: TokenProvider;
   endpoints: CloudEndpoints;
+  /** The tenant GUID (configured, resolved from the organization, or the simulator's). */
+  tenantId: string;
 }
 
 export interface TenantSessions {
@@ -24,8 +27,21 @@ export interface TenantSessionsOptions {
   /** The process transport (system trust store) for real clouds. */
   transport: HttpTransport;
   simulated: SimulatedCloud;
+  /** Encrypted delegated sessions in Redis (those `exorun login` created). */
+  sessions: SessionStore;
   logger: Logger;
   env?: NodeJS.ProcessEnv;
+}
+
+/** Where and how a tenant is reached, before any token is asked for. */
+interface Reach {
+  endpoints: CloudEndpoints;
+  transport: HttpTransport;
+  tenantId: string;
+  /** The simulator is not a known Microsoft authority: msal must not run instance discovery. */
+  trustAuthorityHost: boolean;
+  /** Credential of a simulated tenant without auth in jobs.yaml. */
+  provisionedCredential?: { clientId: string; credential: CertificateCredential };
 }
 
 /**
@@ -36,45 +52,66 @@ export interface TenantSessionsOptions {
 export function createTenantSessions(options: TenantSessionsOptions): TenantSessions {
   const sessions = new Map<string, Promise<TenantSession>>();
 
-  async function build(tenant: TenantConfig): Promise<TenantSession> {
-    const logger = options.logger.child({ tenant: tenant.name });
+  async function reach(tenant: TenantConfig, certificate: CertificateCredential | undefined): Promise<Reach> {
     if (tenant.cloud === 'simulated') {
-      const access = await options.simulated.provision(tenant);
-      const tokens = createCertificateTokenProvider({
-        authorityHost: access.endpoints.authorityHost,
-        tenant: tenant.tenantId ?? tenant.organization,
-        clientId: access.provisioned.clientId,
-        credential: credentialFromPem(access.provisioned.certificatePem, access.provisioned.privateKeyPem),
-        transport: access.transport,
-        trustAuthorityHost: true,
-        logger,
-      });
+      const access = await options.simulated.provision(tenant, certificate?.certificatePem);
       return {
-        tokens,
         endpoints: access.endpoints,
-        client: createExchangeClient({ endpoints: access.endpoints, tokens, transport: access.transport, logger }),
+        transport: access.transport,
+        tenantId: tenant.tenantId ?? access.provisioned.tenantId,
+        trustAuthorityHost: true,
+        provisionedCredential: {
+          clientId: access.provisioned.clientId,
+          credential: credentialFromPem(access.provisioned.certificatePem, access.provisioned.privateKeyPem),
+        },
       };
     }
+    const endpoints = resolveEndpoints(tenant.cloud, tenant.overrides);
+    const tenantId = tenant.tenantId ?? (await resolveTenantId(endpoints.authorityHost, tenant.organization, options.transport));
+    return { endpoints, transport: options.transport, tenantId, trustAuthorityHost: false };
+  }
 
+  async function build(tenant: TenantConfig): Promise<TenantSession> {
+    const logger = options.logger.child({ tenant: tenant.name });
     const auth = tenant.auth;
-    if (!auth) throw new AppError('CFG_JOBS_INVALID', `Tenant ${tenant.name} has no auth section.`);
+    const certificate = auth?.type === 'certificate' ? await loadCertificate(auth, tenant, logger) : undefined;
+    const { endpoints, transport, tenantId, trustAuthorityHost, provisionedCredential } = await reach(tenant, certificate);
+    const common = { authorityHost: endpoints.authorityHost, tenant: tenantId, transport, trustAuthorityHost, logger };
+
+    let tokens: TokenProvider;
+    if (auth?.type === 'delegated') {
+      tokens = createDelegatedTokenProvider({
+        ...common,
+        organization: tenant.organization,
+        tenantName: tenant.name,
+        cloud: tenant.cloud,
+        clientId: auth.clientId,
+        account: auth.account,
+        store: options.sessions,
+      });
+    } else {
+      const credential = certificate ?? provisionedCredential?.credential;
+      const clientId = auth?.clientId ?? provisionedCredential?.clientId;
+      if (!credential || !clientId) throw new Error(`tenant ${tenant.name} has no credentials`);
+      tokens = createCertificateTokenProvider({ ...common, clientId, credential, sendX5c: auth?.sendX5c ?? false });
+    }
+    return { tokens, endpoints, tenantId, client: createExchangeClient({ endpoints, tokens, transport, logger }) };
+  }
+
+  async function loadCertificate(auth: CertificateAuthConfig, tenant: TenantConfig, logger: Logger): Promise<CertificateCredential> {
     const credential = await loadCertificateCredential({
       certificatePath: auth.certificatePath,
       ...(auth.keyPath === undefined ? {} : { keyPath: auth.keyPath }),
       ...(auth.password === undefined ? {} : { password: await readSecret(auth.password, options.env) }),
     });
-    warnIfExpiring(credential, tenant, logger);
-    const endpoints = cloudEndpoints(tenant.cloud);
-    const tokens = createCertificateTokenProvider({
-      authorityHost: endpoints.authorityHost,
-      tenant: tenant.tenantId ?? tenant.organization,
-      clientId: auth.clientId,
-      credential,
-      sendX5c: auth.sendX5c,
-      transport: options.transport,
-      logger,
-    });
-    return { tokens, endpoints, client: createExchangeClient({ endpoints, tokens, transport: options.transport, logger }) };
+    const remainingMs = credential.notAfter.getTime() - Date.now();
+    if (remainingMs < CERTIFICATE_WARNING_MS) {
+      logger.warn(
+        { subject: credential.subject, notAfter: credential.notAfter.toISOString(), days: Math.floor(remainingMs / 86_400_000) },
+        `the certificate for tenant ${tenant.name} expires soon; upload a new one to the app registration`,
+      );
+    }
+    return credential;
   }
 
   return {
@@ -90,14 +127,4 @@ export function createTenantSessions(options: TenantSessionsOptions): TenantSess
       return session;
     },
   };
-}
-
-function warnIfExpiring(credential: CertificateCredential, tenant: TenantConfig, logger: Logger): void {
-  const remainingMs = credential.notAfter.getTime() - Date.now();
-  if (remainingMs < CERTIFICATE_WARNING_MS) {
-    logger.warn(
-      { subject: credential.subject, notAfter: credential.notAfter.toISOString(), days: Math.floor(remainingMs / 86_400_000) },
-      `the certificate for tenant ${tenant.name} expires soon; upload a new one to the app registration`,
-    );
-  }
 }

@@ -10,6 +10,7 @@ import { createRedisConnection } from '../queue/connection.js';
 import { createRunQueue, RUNS_QUEUE } from '../queue/run-queue.js';
 import type { Simulator } from '../simulator/index.js';
 import { createFileOutputStore } from '../storage/index.js';
+import { createSessionStore } from '../auth/session-store.js';
 import { createRunProcessor } from './run-processor.js';
 import { createSimulatedCloud } from './simulated-cloud.js';
 import { createTenantSessions } from './tenant-sessions.js';
@@ -28,6 +29,10 @@ export interface WorkerServiceOptions {
   lockDurationMs: number;
   /** State file of an external simulator (`exorun simulate`); otherwise one is started in-process. */
   simulatorStateFile?: string;
+  /** Where an in-process simulator publishes its state for `exorun login` (e.g. .exorun/simulator.json). */
+  publishSimulatorStateFile?: string;
+  /** Key that decrypts delegated sessions (EXORUN_SECRET_KEY); needed only for delegated tenants. */
+  secretKey?: Buffer;
 }
 
 export interface WorkerService {
@@ -51,7 +56,11 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
 
   const transport = createHttpTransport();
   lifecycle.add('http transport', () => transport.close());
-  const simulated = createSimulatedCloud({ ...(options.simulatorStateFile ? { stateFile: options.simulatorStateFile } : {}), logger });
+  const simulated = createSimulatedCloud({
+    ...(options.simulatorStateFile ? { stateFile: options.simulatorStateFile } : {}),
+    ...(options.publishSimulatorStateFile ? { publishStateFile: options.publishSimulatorStateFile } : {}),
+    logger,
+  });
   lifecycle.add('simulated cloud', () => simulated.close());
 
   const runs = createRunQueue({ connection: client, prefix: options.prefix });
@@ -77,7 +86,12 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   const stores = new Map<string, OutputStore>();
   const processor = createRunProcessor({
     config: options.config,
-    sessions: createTenantSessions({ transport, simulated, logger }),
+    sessions: createTenantSessions({
+      transport,
+      simulated,
+      sessions: createSessionStore({ redis: client, prefix: options.prefix, secretKey: options.secretKey }),
+      logger,
+    }),
     limiter,
     storeFor: (directory) => {
       let store = stores.get(directory);

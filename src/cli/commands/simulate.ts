@@ -14,6 +14,7 @@ export interface SimulateOptions extends GlobalOptions {
   latencyMs?: string;
   concurrencyCap?: string;
   tokenLifetime?: string;
+  autoApprove?: string;
 }
 
 /**
@@ -33,6 +34,7 @@ export async function simulateCommand(options: SimulateOptions): Promise<number>
     ...(options.latencyMs === undefined ? {} : { latencyMs: parseInteger(options.latencyMs, '--latency-ms') }),
     ...(options.concurrencyCap === undefined ? {} : { concurrencyCap: parseInteger(options.concurrencyCap, '--concurrency-cap') }),
     ...(options.tokenLifetime === undefined ? {} : { tokenLifetimeSec: parseInteger(options.tokenLifetime, '--token-lifetime') }),
+    ...(options.autoApprove === undefined ? {} : { deviceCodeAutoApproveMs: parseInteger(options.autoApprove, '--auto-approve') }),
   };
   const caFile = path.join(path.dirname(stateFile), 'simulator-ca.json');
   const ca = await readCa(caFile);
