@@ -47,6 +47,8 @@ module.exports = {
     onlyImports('queue', []),
     onlyImports('simulator', []),
     onlyImports('scheduler', ['config', 'jobs', 'queue']),
+    // Operator surfaces (HTTP endpoint, health, status): read-only views over queues and limits.
+    onlyImports('ops', ['config', 'queue', 'limits']),
     {
       name: 'worker-never-imports-scheduler',
       severity: 'error',

@@ -9,6 +9,7 @@ import { simulateCommand } from './commands/simulate.js';
 import { simulateApproveCommand } from './commands/simulate-approve.js';
 import { loginCommand, logoutCommand, sessionsCommand } from './commands/sessions.js';
 import { validateCommand } from './commands/validate.js';
+import { statusCommand } from './commands/status.js';
 
 const program = new Command();
 
@@ -58,6 +59,12 @@ program
   .option('--timeout <duration>', 'with --wait, give up after this long', '10m')
   .option('--json', 'print the result as JSON')
   .action(async (job: string, options: Record<string, unknown>) => finish(await runCommand(job, { ...program.opts(), ...options })));
+
+program
+  .command('status')
+  .description('queued runs, and per tenant and service: slot holders, waiters and throttling cool-down')
+  .option('--json', 'print JSON')
+  .action(async (options: Record<string, unknown>) => finish(await statusCommand({ ...program.opts(), ...options })));
 
 program
   .command('login')

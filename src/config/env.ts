@@ -24,6 +24,9 @@ const envSchema = z.object({
   EXORUN_SECRET_KEY: z.string().min(1).optional(),
   /** File holding the key, instead of EXORUN_SECRET_KEY. */
   EXORUN_SECRET_KEY_FILE: z.string().min(1).optional(),
+  /** Port of the operator endpoint (/metrics, /livez, /readyz); `up` uses 9464 when unset, 0 turns it off. */
+  EXORUN_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+  EXORUN_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -183,8 +183,11 @@ export interface Lease {
   readonly holderId: string;
   /** Aborted as soon as the lease is known to be lost (heartbeat failed or expired). */
   readonly signal: AbortSignal;
-  /** Throws LIMIT_LEASE_LOST unless the lease is still held according to Redis. */
-  assertHeld(): Promise<void>;
+  /**
+   * Throws LIMIT_LEASE_LOST unless the lease is still held according to Redis (fencing: called
+   * before every request). Resolves with how long the key must still cool down after throttling.
+   */
+  assertHeld(): Promise<{ coolingMs: number }>;
   /** Gives the slot back; idempotent. */
   release(): Promise<void>;
 }
@@ -206,6 +209,8 @@ export interface AcquireRequest {
   waiterId: string;
   /** Slots for this key. */
   limit: number;
+  /** When the run was queued (ms): the line is ordered by it. Defaults to the time of the first ask. */
+  queuedAtMs?: number;
 }
 
 export interface TenantLimiter {
@@ -236,6 +241,11 @@ export interface RunDescriptor {
   /** The calendar date (YYYY-MM-DD) in the job's time zone; the output folder. */
   localDate: string;
   attempt: number;
+  /**
+   * Unique per attempt (letters, digits, `-`): it names the temporary files, so a stalled attempt
+   * that wakes up later can never remove or overwrite the files of the attempt that replaced it.
+   */
+  attemptId?: string;
   /**
    * CSV settings for this run; each field overrides the store's default. `bom`: start the file
    * with a UTF-8 byte order mark. `flatten` (default true): nested objects become `Parent.Child`

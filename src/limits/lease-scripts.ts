@@ -6,6 +6,7 @@
  * KEYS[1] holders        ZSET holderId -> lease expiry (ms)
  * KEYS[2] waiters        ZSET waiterId -> first time seen (ms): the FIFO line
  * KEYS[3] waiterExpiry   ZSET waiterId -> when the waiter is forgotten unless it asks again (ms)
+ * KEYS[4] cooldown       STRING with a TTL: the service asked this key to slow down until it expires
  */
 
 const NOW_AND_PURGE = `
@@ -27,23 +28,29 @@ redis.call('PEXPIRE', KEYS[3], keep)
 `;
 
 /**
- * ARGV: holderId, waiterId, limit, leaseTtlMs, waiterTtlMs
+ * ARGV: holderId, waiterId, limit, leaseTtlMs, waiterTtlMs, queuedAtMs
  * Returns {granted (0|1), retryAfterMs, position, holders}.
+ * queuedAtMs orders the line (when the run was queued, so runs picked up together still go in
+ * the order they were queued); expiry always uses Redis time.
  * A waiter is granted only if fewer than `limit - holders` waiters stand before it (first come,
  * first served); otherwise it joins or keeps its place in line.
  */
 export const ACQUIRE = `${NOW_AND_PURGE}
 local holderId, waiterId = ARGV[1], ARGV[2]
 local limit, ttl, waiterTtl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local queuedAt = tonumber(ARGV[6]) or now
 if redis.call('ZSCORE', KEYS[1], holderId) then
   redis.call('ZADD', KEYS[1], now + ttl, holderId)
   return {1, 0, 0, redis.call('ZCARD', KEYS[1])}
 end
-redis.call('ZADD', KEYS[2], 'NX', now, waiterId)
+redis.call('ZADD', KEYS[2], 'NX', queuedAt, waiterId)
 redis.call('ZADD', KEYS[3], now + waiterTtl, waiterId)
 local held = redis.call('ZCARD', KEYS[1])
 local position = redis.call('ZRANK', KEYS[2], waiterId)
 ${KEEP_KEYS_ALIVE}
+-- While the service asked the key to slow down, nobody gets a slot; the line keeps its order.
+local cooling = redis.call('PTTL', KEYS[4])
+if cooling > 0 then return {0, cooling, position, held} end
 if position < limit - held then
   redis.call('ZREM', KEYS[2], waiterId)
   redis.call('ZREM', KEYS[3], waiterId)
@@ -57,19 +64,31 @@ return {0, retryAfter, position, held}
 `;
 
 /**
- * ARGV: holderId, leaseTtlMs. Extends a held lease; returns 0 when it is gone (expired or taken
- * away), which the holder must treat as losing its slot.
+ * ARGV: holderId, leaseTtlMs. Extends a held lease. Returns {kept (0|1), coolingMs}: a lease that is
+ * gone (expired or taken away) must be treated as lost; coolingMs > 0 means no request may start yet.
  */
 export const REFRESH = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local cooling = math.max(0, redis.call('PTTL', KEYS[4]))
 local expiry = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not expiry or tonumber(expiry) <= now then
   redis.call('ZREM', KEYS[1], ARGV[1])
-  return 0
+  return {0, cooling}
 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-return 1
+return {1, cooling}
+`;
+
+/** ARGV: ms. Starts or extends the key's cool-down (never shortens it); returns the cool-down left. */
+export const COOL_DOWN = `
+local wanted = tonumber(ARGV[1])
+local current = redis.call('PTTL', KEYS[4])
+if wanted > current then
+  redis.call('SET', KEYS[4], '1', 'PX', wanted)
+  return wanted
+end
+return current
 `;
 
 /**

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { AcquireRequest, AcquireResult, Lease, LeaseKey, TenantLimiter } from '../core/ports.js';
-import { ACQUIRE, FORGET_WAITER, REFRESH, RELEASE, WOULD_GRANT } from './lease-scripts.js';
+import { ACQUIRE, COOL_DOWN, FORGET_WAITER, REFRESH, RELEASE, WOULD_GRANT } from './lease-scripts.js';
 
 export interface RedisLimiterOptions {
   redis: Redis;
@@ -18,27 +18,45 @@ export interface RedisLimiterOptions {
    * worker promotes their delayed runs) rather than at their next poll.
    */
   wakeWaiters?: (key: LeaseKey, waiterIds: string[]) => Promise<void>;
+  /** Called when a held lease turns out to be lost (for metrics). */
+  onLeaseLost?: (key: LeaseKey) => void;
+}
+
+/** What `exorun status` and the metrics show for one (tenant, service). */
+export interface KeyState {
+  key: LeaseKey;
+  holders: { id: string; remainingMs: number }[];
+  waiters: string[];
+  coolingMs: number;
 }
 
 export interface RedisTenantLimiter extends TenantLimiter {
   /** True when `waiterId` would be granted a slot right now (no slot is taken). */
   wouldGrant(key: LeaseKey, waiterId: string, limit: number): Promise<boolean>;
-  /** Holders (with remaining ms) and waiters of a key, for `exorun status`. */
-  inspect(key: LeaseKey): Promise<{ holders: { id: string; remainingMs: number }[]; waiters: string[] }>;
+  /** The service asked this key to slow down: no slot is granted and no request starts for `ms`. */
+  coolDown(key: LeaseKey, ms: number): Promise<void>;
+  /** Holders, waiters and cool-down of a key. */
+  inspect(key: LeaseKey): Promise<KeyState>;
+  /** Every key that has had a lease or a waiter recently, for `exorun status` and metrics. */
+  keys(): Promise<LeaseKey[]>;
 }
 
+type Keys = [holders: string, waiters: string, waiterExpiry: string, cooldown: string];
+
 interface LeaseCommands {
-  exorunAcquire(holders: string, waiters: string, expiry: string, ...args: (string | number)[]): Promise<[number, number, number, number]>;
-  exorunRefresh(holders: string, waiters: string, expiry: string, ...args: (string | number)[]): Promise<number>;
-  exorunRelease(holders: string, waiters: string, expiry: string, ...args: (string | number)[]): Promise<string[]>;
-  exorunWouldGrant(holders: string, waiters: string, expiry: string, ...args: (string | number)[]): Promise<number>;
-  exorunForgetWaiter(holders: string, waiters: string, expiry: string, ...args: (string | number)[]): Promise<number>;
+  exorunAcquire(...args: [...Keys, ...(string | number)[]]): Promise<[number, number, number, number]>;
+  exorunRefresh(...args: [...Keys, ...(string | number)[]]): Promise<[number, number]>;
+  exorunRelease(...args: [...Keys, ...(string | number)[]]): Promise<string[]>;
+  exorunWouldGrant(...args: [...Keys, ...(string | number)[]]): Promise<number>;
+  exorunForgetWaiter(...args: [...Keys, ...(string | number)[]]): Promise<number>;
+  exorunCoolDown(...args: [...Keys, ...(string | number)[]]): Promise<number>;
 }
 
 /**
  * A counting semaphore per (tenant, service) in Redis: never more than `limit` leases at once across
  * every worker process, granted first come, first served. Holders keep their lease alive with a
- * heartbeat; a lease that cannot be refreshed is treated as lost and its run stops sending.
+ * heartbeat; a lease that cannot be refreshed is treated as lost and its run stops sending. When
+ * the service throttles, the key cools down for every worker at once.
  */
 export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTenantLimiter {
   const leaseTtlMs = options.leaseTtlMs ?? 30_000;
@@ -46,11 +64,12 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
   const redis = options.redis;
   defineCommands(redis);
   const commands = redis as unknown as LeaseCommands;
+  const indexKey = `${options.prefix}:lease:keys`;
 
-  const keysOf = (key: LeaseKey): [string, string, string] => {
-    // The hash tag keeps the three keys of one semaphore in one Redis Cluster slot.
+  const keysOf = (key: LeaseKey): Keys => {
+    // The hash tag keeps the keys of one semaphore in one Redis Cluster slot.
     const base = `${options.prefix}:lease:{${key.tenant.toLowerCase()}|${key.service}}`;
-    return [`${base}:holders`, `${base}:waiters`, `${base}:waiter-expiry`];
+    return [`${base}:holders`, `${base}:waiters`, `${base}:waiter-expiry`, `${base}:cooldown`];
   };
 
   function createLease(key: LeaseKey, request: AcquireRequest): Lease {
@@ -63,20 +82,24 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
     const lose = (reason: string): void => {
       if (controller.signal.aborted) return;
       options.logger?.warn({ tenant: key.tenant, service: key.service, holderId: request.holderId, reason }, 'lease lost');
+      options.onLeaseLost?.(key);
       controller.abort(
         new AppError('LIMIT_LEASE_LOST', `Lost the ${key.service} slot for ${key.tenant} (${reason}); this run stopped sending and will be retried.`),
       );
     };
 
-    const refresh = async (): Promise<boolean> => {
+    const refresh = async (): Promise<number> => {
       const startedAt = Date.now();
-      const kept = await commands.exorunRefresh(...keys, request.holderId, leaseTtlMs);
-      if (kept === 1) {
-        locallyValidUntil = startedAt + leaseTtlMs;
-        return true;
-      }
-      lose('the lease expired in Redis');
-      return false;
+      const [kept, coolingMs] = await commands.exorunRefresh(...keys, request.holderId, leaseTtlMs);
+      if (kept === 1) locallyValidUntil = startedAt + leaseTtlMs;
+      else lose('the lease expired in Redis');
+      return coolingMs;
+    };
+
+    const throwIfLost = (): void => {
+      if (!controller.signal.aborted) return;
+      const reason: unknown = controller.signal.reason;
+      throw reason instanceof Error ? reason : new AppError('LIMIT_LEASE_LOST', 'The lease was lost.');
     };
 
     const heartbeat = setInterval(
@@ -94,14 +117,12 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
       holderId: request.holderId,
       signal: controller.signal,
       async assertHeld() {
-        const reason: unknown = controller.signal.reason;
-        if (controller.signal.aborted) throw reason instanceof Error ? reason : new AppError('LIMIT_LEASE_LOST', 'The lease was lost.');
+        throwIfLost();
+        // After a pause longer than the TTL (a stopped process), nothing is sent before Redis says so.
         if (Date.now() > locallyValidUntil) lose('the heartbeat has not confirmed the lease in time');
-        else await refresh();
-        if (controller.signal.aborted) {
-          const lost: unknown = controller.signal.reason;
-          throw lost instanceof Error ? lost : new AppError('LIMIT_LEASE_LOST', 'The lease was lost.');
-        }
+        const coolingMs = controller.signal.aborted ? 0 : await refresh();
+        throwIfLost();
+        return { coolingMs };
       },
       async release() {
         if (released) return;
@@ -119,14 +140,10 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
 
   return {
     async acquire(key, request): Promise<AcquireResult> {
-      const [granted, retryAfterMs, position] = await commands.exorunAcquire(
-        ...keysOf(key),
-        request.holderId,
-        request.waiterId,
-        request.limit,
-        leaseTtlMs,
-        waiterTtlMs,
-      );
+      const [[granted, retryAfterMs, position]] = await Promise.all([
+        commands.exorunAcquire(...keysOf(key), request.holderId, request.waiterId, request.limit, leaseTtlMs, waiterTtlMs, request.queuedAtMs ?? ''),
+        redis.sadd(indexKey, `${key.tenant.toLowerCase()}|${key.service}`),
+      ]);
       if (granted === 1) return { granted: true, lease: createLease(key, request) };
       return { granted: false, retryAfterMs, position };
     },
@@ -136,25 +153,43 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
     async wouldGrant(key, waiterId, limit) {
       return (await commands.exorunWouldGrant(...keysOf(key), waiterId, limit)) === 1;
     },
+    async coolDown(key, ms) {
+      await commands.exorunCoolDown(...keysOf(key), Math.max(1, Math.ceil(ms)));
+    },
     async inspect(key) {
-      const [holdersKey, waitersKey] = keysOf(key);
-      const [holders, waiters] = await Promise.all([redis.zrange(holdersKey, '0', '-1', 'WITHSCORES'), redis.zrange(waitersKey, '0', '-1')]);
-      const time = await redis.time();
+      const [holdersKey, waitersKey, , cooldownKey] = keysOf(key);
+      const [holders, waiters, cooling, time] = await Promise.all([
+        redis.zrange(holdersKey, '0', '-1', 'WITHSCORES'),
+        redis.zrange(waitersKey, '0', '-1'),
+        redis.pttl(cooldownKey),
+        redis.time(),
+      ]);
       const now = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
       const list: { id: string; remainingMs: number }[] = [];
       for (let index = 0; index + 1 < holders.length; index += 2) {
-        list.push({ id: holders[index] as string, remainingMs: Math.max(0, Number(holders[index + 1]) - now) });
+        const remainingMs = Number(holders[index + 1]) - now;
+        if (remainingMs > 0) list.push({ id: holders[index] as string, remainingMs });
       }
-      return { holders: list, waiters };
+      return { key, holders: list, waiters, coolingMs: Math.max(0, cooling) };
+    },
+    async keys() {
+      const members = await redis.smembers(indexKey);
+      return members
+        .map((member) => {
+          const at = member.lastIndexOf('|');
+          return { tenant: member.slice(0, at), service: member.slice(at + 1) === 'ipps' ? ('ipps' as const) : ('exo' as const) };
+        })
+        .sort((a, b) => a.tenant.localeCompare(b.tenant) || a.service.localeCompare(b.service));
     },
   };
 }
 
 function defineCommands(redis: Redis): void {
   if ((redis as unknown as Partial<LeaseCommands>).exorunAcquire) return;
-  redis.defineCommand('exorunAcquire', { numberOfKeys: 3, lua: ACQUIRE });
-  redis.defineCommand('exorunRefresh', { numberOfKeys: 3, lua: REFRESH });
-  redis.defineCommand('exorunRelease', { numberOfKeys: 3, lua: RELEASE });
-  redis.defineCommand('exorunWouldGrant', { numberOfKeys: 3, lua: WOULD_GRANT });
-  redis.defineCommand('exorunForgetWaiter', { numberOfKeys: 3, lua: FORGET_WAITER });
+  redis.defineCommand('exorunAcquire', { numberOfKeys: 4, lua: ACQUIRE });
+  redis.defineCommand('exorunRefresh', { numberOfKeys: 4, lua: REFRESH });
+  redis.defineCommand('exorunRelease', { numberOfKeys: 4, lua: RELEASE });
+  redis.defineCommand('exorunWouldGrant', { numberOfKeys: 4, lua: WOULD_GRANT });
+  redis.defineCommand('exorunForgetWaiter', { numberOfKeys: 4, lua: FORGET_WAITER });
+  redis.defineCommand('exorunCoolDown', { numberOfKeys: 4, lua: COOL_DOWN });
 }

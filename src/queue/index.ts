@@ -1,4 +1,14 @@
 export { checkRedis, createRedisConnection, redactUrl, type ConnectionRole, type Redis } from './connection.js';
 export { findRedisServer, startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
 export { parseRunPayload, runPayloadSchema, tickPayloadSchema, type RunPayload, type TickPayload } from './payload.js';
-export { createRunQueue, DEFAULT_RUN_ATTEMPTS, RUNS_QUEUE, TICKS_QUEUE, waitForRun, type RunQueue, type RunResult } from './run-queue.js';
+export {
+  createRunQueue,
+  DEFAULT_RUN_ATTEMPTS,
+  queueCounts,
+  queuePrometheusText,
+  RUNS_QUEUE,
+  TICKS_QUEUE,
+  waitForRun,
+  type RunQueue,
+  type RunResult,
+} from './run-queue.js';

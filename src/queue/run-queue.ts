@@ -74,3 +74,42 @@ export async function waitForRun(options: { connection: Redis; prefix: string; r
     await queue.close();
   }
 }
+
+/** Job counts of the runs and ticks queues, for `exorun status` and readiness. */
+export async function queueCounts(options: { connection: Redis; prefix: string }): Promise<Record<string, Record<string, number>>> {
+  const counts: Record<string, Record<string, number>> = {};
+  for (const name of [RUNS_QUEUE, TICKS_QUEUE]) {
+    const queue = new Queue(name, { connection: options.connection, prefix: options.prefix });
+    try {
+      counts[name] = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed');
+    } finally {
+      await queue.close();
+    }
+  }
+  return counts;
+}
+
+/** BullMQ's own Prometheus text for the runs and ticks queues (bullmq_job_count{queue,state}). */
+export async function queuePrometheusText(options: { connection: Redis; prefix: string }): Promise<string> {
+  const parts: string[] = [];
+  for (const name of [RUNS_QUEUE, TICKS_QUEUE]) {
+    const queue = new Queue(name, { connection: options.connection, prefix: options.prefix });
+    try {
+      parts.push(await queue.exportPrometheusMetrics({ prefix: options.prefix }));
+    } finally {
+      await queue.close();
+    }
+  }
+  // Each export repeats the HELP/TYPE header; keep the first of each.
+  const seen = new Set<string>();
+  return parts
+    .join('\n')
+    .split('\n')
+    .filter((line) => {
+      if (!line.startsWith('#')) return line.trim() !== '';
+      if (seen.has(line)) return false;
+      seen.add(line);
+      return true;
+    })
+    .join('\n');
+}

@@ -68,7 +68,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const signer = createTokenSigner(await createSigningKeys());
   const registry = createCmdletRegistry();
   const tenants = createTenantRegistry(registry, { now });
-  const recorder = createRecorder({ resolveTenant: (name) => tenants.find(name)?.tenantId, now });
+  const recorder = createRecorder({
+    resolveTenant: (name) => tenants.find(name)?.tenantId,
+    now,
+    ...(options.earlyRetryGraceMs === undefined ? {} : { earlyRetryGraceMs: options.earlyRetryGraceMs }),
+  });
   const faults = createFaultInjector();
   const cae = createCaeStore();
   const urls = {} as Record<SimulatorRole, string>;

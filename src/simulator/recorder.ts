@@ -33,6 +33,7 @@ interface Counters {
   refusedConcurrency: number;
   throttled: number;
   earlyRetries: number;
+  callsInRetryAfterWindow: number;
   expiredTokenUses: number;
   caeChallenges: number;
   injectedRefusals: number;
@@ -45,11 +46,17 @@ export function createRecorder(options: {
   resolveTenant: (organizationOrId: string) => string | undefined;
   capacity?: number;
   now?: () => number;
+  /**
+   * Requests arriving within this long after a throttle answer are not counted as early retries:
+   * other clients may have sent them before anyone could know of the answer. Default 0.
+   */
+  earlyRetryGraceMs?: number;
 }): SimulatorRecorder {
   const capacity = options.capacity ?? 10_000;
   const now = options.now ?? Date.now;
   const counters = new Map<string, Counters>();
-  const retryAfterUntil = new Map<string, number>();
+  const retryAfterWindow = new Map<string, { from: number; until: number }>();
+  const graceMs = options.earlyRetryGraceMs ?? 0;
   const entra = createEntraStats();
   let ring: CallRecord[] = [];
   let ringStart = 0;
@@ -66,6 +73,7 @@ export function createRecorder(options: {
         refusedConcurrency: 0,
         throttled: 0,
         earlyRetries: 0,
+        callsInRetryAfterWindow: 0,
         expiredTokenUses: 0,
         caeChallenges: 0,
         injectedRefusals: 0,
@@ -93,6 +101,7 @@ export function createRecorder(options: {
       refusedConcurrency: found?.refusedConcurrency ?? 0,
       throttled: found?.throttled ?? 0,
       earlyRetries: found?.earlyRetries ?? 0,
+      callsInRetryAfterWindow: found?.callsInRetryAfterWindow ?? 0,
       expiredTokenUses: found?.expiredTokenUses ?? 0,
       caeChallenges: found?.caeChallenges ?? 0,
       injectedRefusals: found?.injectedRefusals ?? 0,
@@ -103,10 +112,13 @@ export function createRecorder(options: {
     begin(tenantId, service, { inFlight, known }) {
       const at = now();
       const targets = known ? [countersFor(keyOf(tenantId, service)), countersFor(keyOf(tenantId))] : [];
-      const early = at < (retryAfterUntil.get(keyOf(tenantId, service)) ?? 0);
+      const window = retryAfterWindow.get(keyOf(tenantId, service));
+      const inWindow = window !== undefined && at < window.until;
+      const early = inWindow && at >= window.from + graceMs;
       for (const target of targets) {
         target.requests++;
         if (early && inFlight) target.earlyRetries++;
+        if (inWindow && inFlight) target.callsInRetryAfterWindow++;
         if (inFlight) {
           target.inFlight++;
           target.peakInFlight = Math.max(target.peakInFlight, target.inFlight);
@@ -132,7 +144,9 @@ export function createRecorder(options: {
     },
     noteRetryAfter(tenantId, service, untilMs) {
       const key = keyOf(tenantId, service);
-      retryAfterUntil.set(key, Math.max(retryAfterUntil.get(key) ?? 0, untilMs));
+      const previous = retryAfterWindow.get(key);
+      const from = previous && previous.until > now() ? previous.from : now();
+      retryAfterWindow.set(key, { from, until: Math.max(previous?.until ?? 0, untilMs) });
     },
     countEntra(tenantId, counter) {
       entra.count(tenantId, counter);

@@ -79,6 +79,8 @@ export interface SimulatorOptions extends TenantSettings {
   refreshTokenReuse?: RefreshTokenReuse;
   /** A refresh token expires this long after it was issued (each rotation starts anew); default 90 days. */
   refreshTokenLifetimeSec?: number;
+  /** See KeyStats.earlyRetries: arrivals this soon after a throttle answer are not early retries. Default 0. */
+  earlyRetryGraceMs?: number;
 }
 
 export interface ProvisionRequest extends TenantSettings {
@@ -179,7 +181,10 @@ export interface KeyStats {
   byStatus: Record<string, number>;
   refusedConcurrency: number;
   throttled: number;
+  /** Requests that arrived after a 429/503 with Retry-After (plus `earlyRetryGraceMs`) and before it elapsed. */
   earlyRetries: number;
+  /** Every request that arrived while a Retry-After was running, including ones sent before anyone knew of it. */
+  callsInRetryAfterWindow: number;
   expiredTokenUses: number;
   /** 401 claims challenges sent because of `requireClaims()`. */
   caeChallenges: number;

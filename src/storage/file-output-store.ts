@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
+import { AppError } from '../core/errors.js';
 import {
   OUTPUT_FORMATS,
   systemClock,
@@ -48,6 +49,9 @@ export function createFileOutputStore(options: FileOutputStoreOptions): OutputSt
 
 async function beginRun(root: string, clock: Clock, csvDefaults: CsvDefaults, run: RunDescriptor): Promise<RunOutput> {
   assertSafeComponents({ job: run.job, tenant: run.tenant, runId: run.runId, localDate: run.localDate });
+  if (run.attemptId !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(run.attemptId)) {
+    throw new AppError('STORE_WRITE_FAILED', `attemptId ${JSON.stringify(run.attemptId)} must be letters, digits and '-'.`, { retryable: false });
+  }
   const paths = runPaths(root, run);
   let created: string | undefined;
   try {
@@ -61,7 +65,8 @@ async function beginRun(root: string, clock: Clock, csvDefaults: CsvDefaults, ru
     await syncFolder(path.dirname(paths.folder));
   }
   // A killed earlier attempt of this run may have left temporaries; they must not leak into ours.
-  for (const stale of paths.allTempFiles()) await removeIfPresent(stale);
+  // Earlier attempts may have left temporaries under their own attempt ids.
+  for (const name of await readdir(paths.folder)) if (paths.isTempOfRun(name)) await removeIfPresent(path.join(paths.folder, name));
 
   const startedAtMs = clock.now();
   const tally = createRunTally();

@@ -3,7 +3,7 @@ import { AppError } from '../core/errors.js';
 import { OUTPUT_FORMATS, type OutputFormat, type RunDescriptor } from '../core/ports.js';
 
 /** The parts of a run that decide where its output set lives. */
-export type RunLocation = Pick<RunDescriptor, 'job' | 'localDate' | 'runId'>;
+export type RunLocation = Pick<RunDescriptor, 'job' | 'localDate' | 'runId'> & { attemptId?: string | undefined };
 
 /** Final and temporary names of the files of one run, all in one folder. */
 export interface RunPaths {
@@ -17,8 +17,8 @@ export interface RunPaths {
   relativeDataFile(format: OutputFormat): string;
   manifestFile: string;
   tempManifestFile: string;
-  /** Every temporary name this run could have left behind, whatever its formats. */
-  allTempFiles(): string[];
+  /** Whether a file name in the folder is a temporary of this run (any attempt, any format). */
+  isTempOfRun(name: string): boolean;
 }
 
 /** What a path check is for, so its error says what was refused and carries the matching code. */
@@ -60,7 +60,9 @@ export function runPaths(root: string, run: RunLocation): RunPaths {
   const folder = path.join(root, run.job, run.localDate);
   const id = run.runId;
   const dataName = (format: OutputFormat): string => `${id}.${format}`;
-  const tempName = (name: string): string => `.${name}.tmp`;
+  const attempt = run.attemptId === undefined ? '' : `.${run.attemptId}`;
+  const tempName = (name: string): string => `.${name}${attempt}.tmp`;
+  const tempPrefix = `.${id}.`;
   return {
     folder,
     relativeFolder: `${run.job}/${run.localDate}`,
@@ -69,8 +71,15 @@ export function runPaths(root: string, run: RunLocation): RunPaths {
     relativeDataFile: (format) => `${run.job}/${run.localDate}/${dataName(format)}`,
     manifestFile: path.join(folder, id + MANIFEST_SUFFIX),
     tempManifestFile: path.join(folder, tempName(id + MANIFEST_SUFFIX)),
-    allTempFiles: () => [...OUTPUT_FORMATS.map((format) => path.join(folder, tempName(dataName(format)))), path.join(folder, tempName(id + MANIFEST_SUFFIX))],
+    isTempOfRun: (name) => name.startsWith(tempPrefix) && name.endsWith('.tmp') && isOwnSuffix(name.slice(tempPrefix.length, -'.tmp'.length)),
   };
+}
+
+const OWN_SUFFIX = new RegExp(`^(?:${OUTPUT_FORMATS.join('|')}|manifest\\.json)(?:\\.[A-Za-z0-9-]+)?$`);
+
+/** `jsonl`, `manifest.json.<attempt>` …: the part after `.<runId>.`, so another run id that merely starts the same is not matched. */
+function isOwnSuffix(rest: string): boolean {
+  return OWN_SUFFIX.test(rest);
 }
 
 /** Where the manifest of a run is (or will be) written. */

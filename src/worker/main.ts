@@ -3,6 +3,7 @@ import { readSecretKey } from '../auth/secret-box.js';
 import type { ConfigSource } from '../config/config-source.js';
 import type { ExorunEnv } from '../config/env.js';
 import type { Logger } from '../core/logger.js';
+import type { ExorunMetrics } from '../core/metrics.js';
 import { startWorkerService, type WorkerService } from './worker-service.js';
 
 export interface WorkerProcessSettings {
@@ -12,6 +13,7 @@ export interface WorkerProcessSettings {
   redisUrl: string;
   /** Overrides EXORUN_WORKER_CONCURRENCY. */
   concurrency?: number;
+  metrics?: ExorunMetrics;
 }
 
 /** Composition root of a worker process: environment settings → worker service. */
@@ -30,5 +32,6 @@ export async function startWorkerProcess(settings: WorkerProcessSettings): Promi
       ? { publishSimulatorStateFile: path.join(env.EXORUN_STATE_DIR, 'embedded-simulator.json') }
       : { simulatorStateFile: env.EXORUN_SIMULATOR }),
     ...(secretKey === undefined ? {} : { secretKey }),
+    ...(settings.metrics === undefined ? {} : { metrics: settings.metrics }),
   });
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { ExorunConfig, TenantConfig } from '../config/model.js';
@@ -5,7 +6,8 @@ import { isReadOnlyCmdlet } from '../core/cmdlets.js';
 import { AppError, toAppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Lease, LeaseKey, Manifest, OutputStore, RunOutput } from '../core/ports.js';
-import { localDate, withJitter } from '../core/time.js';
+import { localDate, sleep, withJitter } from '../core/time.js';
+import type { ExorunMetrics } from '../core/metrics.js';
 import type { RedisTenantLimiter } from '../limits/redis-limiter.js';
 import { parseRunPayload, type RunPayload } from '../queue/payload.js';
 import { manifestPath } from '../storage/index.js';
@@ -36,6 +38,12 @@ export interface RunProcessorDeps {
   logger: Logger;
   /** Longest wait between asks for a slot; wake-ups after a release usually come much sooner. */
   maxSlotWaitMs: number;
+  /**
+   * A cool-down after throttling up to this long is waited out in place (the run keeps its slot
+   * and its paging cursor); a longer one re-delays the run. Default 30 s.
+   */
+  maxInPlaceCoolDownMs?: number;
+  metrics?: ExorunMetrics;
 }
 
 /**
@@ -66,8 +74,9 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     const key: LeaseKey = { tenant: tenant.organization, service: payload.definition.service as LeaseKey['service'] };
     const limit = tenant.limits[key.service];
     const waiterId = job.id ?? payload.runId;
-    const acquired = await deps.limiter.acquire(key, { holderId: `${waiterId}:${runToken}`, waiterId, limit });
+    const acquired = await deps.limiter.acquire(key, { holderId: `${waiterId}:${runToken}`, waiterId, limit, queuedAtMs: job.timestamp });
     if (!acquired.granted) {
+      deps.metrics?.slotWaits.inc({ tenant: key.tenant, service: key.service });
       const delayMs = withJitter(Math.min(Math.max(acquired.retryAfterMs, 200), deps.maxSlotWaitMs), 0.2);
       logger.debug({ position: acquired.position, delayMs }, 'waiting for a slot');
       await job.updateProgress({ state: 'waiting-for-slot', position: acquired.position });
@@ -80,8 +89,11 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     const lease = acquired.lease;
     let output: RunOutput | undefined;
     try {
-      const result = await execute({ job, payload, tenant, lease, signal, logger, setOutput: (value) => (output = value) });
+      const result = await execute({ job, payload, tenant, key, lease, signal, logger, setOutput: (value) => (output = value) });
       logger.info({ objects: result.objectCount, pages: result.pageCount, durationMs: result.durationMs }, 'run succeeded');
+      deps.metrics?.runs.inc({ job: payload.job, tenant: payload.tenant, outcome: 'succeeded' });
+      deps.metrics?.runDuration.observe({ job: payload.job, tenant: payload.tenant }, result.durationMs / 1000);
+      deps.metrics?.objects.inc({ job: payload.job, tenant: payload.tenant }, result.objectCount);
       return result;
     } catch (error) {
       const appError = toAppError(lease.signal.aborted && !signal?.aborted ? (lease.signal.reason ?? error) : error);
@@ -90,6 +102,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       if (finalFailure) await output?.fail({ code: appError.code, message: appError.message }).catch(() => undefined);
       else await output?.abandon().catch(() => undefined);
       logger[finalFailure ? 'error' : 'warn']({ code: appError.code, outcome: outcome.kind, details: appError.details }, appError.message);
+      deps.metrics?.runs.inc({ job: payload.job, tenant: payload.tenant, outcome: finalFailure ? 'failed' : outcome.kind === 'delay' ? 'delayed' : 'retried' });
       if (outcome.kind === 'fail') throw new UnrecoverableError(describe(appError));
       if (outcome.kind === 'delay') {
         if (appError.code !== 'RUN_ABORTED') await job.updateData({ ...payload, freeDelays: (payload.freeDelays ?? 0) + 1 });
@@ -106,6 +119,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     job: Job;
     payload: RunPayload;
     tenant: TenantConfig;
+    key: LeaseKey;
     lease: Lease;
     signal: AbortSignal | undefined;
     logger: Logger;
@@ -113,7 +127,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
   }
 
   async function execute(input: ExecuteInput): Promise<RunSummary> {
-    const { job, payload, tenant, lease, logger } = input;
+    const { job, payload, tenant, key, lease, logger } = input;
     const definition = payload.definition;
     const timeout = AbortSignal.timeout(definition.timeoutMs);
     const signals = [lease.signal, timeout, ...(input.signal ? [input.signal] : [])];
@@ -128,7 +142,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       runId: payload.runId,
       job: payload.job,
       tenant: payload.tenant,
-      service: key(definition.service),
+      service: serviceOf(definition.service),
       cmdlet: definition.cmdlet,
       parameters: definition.parameters,
       ...(definition.select === undefined ? {} : { select: definition.select }),
@@ -136,8 +150,27 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       ...(payload.scheduledFor === undefined ? {} : { scheduledFor: payload.scheduledFor }),
       localDate: folderDate,
       attempt: job.attemptsMade + 1,
+      attemptId: randomBytes(6).toString('hex'),
     });
     input.setOutput(output);
+
+    const maxInPlaceCoolDownMs = deps.maxInPlaceCoolDownMs ?? 30_000;
+    // Before every request: still our slot (fencing), and the key is not cooling down after throttling.
+    const beforeRequest = async (): Promise<void> => {
+      const { coolingMs } = await lease.assertHeld();
+      if (coolingMs <= 0) return;
+      if (coolingMs > maxInPlaceCoolDownMs) {
+        throw new AppError(
+          'EXO_THROTTLED',
+          `${tenant.name} (${key.service}) is cooling down for ${Math.ceil(coolingMs / 1000)} s after throttling; the run waits in the queue.`,
+          {
+            retryAfterMs: coolingMs,
+          },
+        );
+      }
+      await sleep(coolingMs, runSignal);
+      await beforeRequest();
+    };
 
     let pages = 0;
     let objects = 0;
@@ -145,13 +178,13 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       const pageStream = session.client.invoke(
         {
           tenant: tenant.tenantId ?? tenant.organization,
-          service: key(definition.service),
+          service: serviceOf(definition.service),
           cmdlet: definition.cmdlet,
           parameters: definition.parameters,
           ...(definition.select === undefined ? {} : { select: definition.select }),
           pageSize: definition.pageSize,
         },
-        { signal: runSignal, beforeRequest: () => lease.assertHeld() },
+        { signal: runSignal, beforeRequest },
       );
       for await (const page of pageStream) {
         await output.writePage(page);
@@ -159,6 +192,10 @@ export function createRunProcessor(deps: RunProcessorDeps) {
         objects += page.objects.length;
         await job.updateProgress({ state: 'running', pages, objects });
       }
+      // Nothing more to send: give the slot back before the (possibly long) commit, but only if it
+      // is still ours; an attempt that lost it must not commit over the one that replaced it.
+      await lease.assertHeld();
+      await lease.release();
     } catch (error) {
       if (timeout.aborted && !lease.signal.aborted) {
         throw new AppError('RUN_TIMEOUT', `The run exceeded its timeout of ${Math.round(definition.timeoutMs / 1000)} s and was stopped.`, { cause: error });
@@ -191,7 +228,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
 
 type RunOutputFormats = Parameters<OutputStore['begin']>[0]['formats'];
 
-function key(service: string): LeaseKey['service'] {
+function serviceOf(service: string): LeaseKey['service'] {
   return service === 'ipps' ? 'ipps' : 'exo';
 }
 

@@ -7,7 +7,7 @@ import type { SessionStore } from '../auth/session-store.js';
 import type { CertificateAuthConfig, TenantConfig } from '../config/model.js';
 import type { Logger } from '../core/logger.js';
 import type { CloudEndpoints, ExchangeClient, HttpTransport, TokenProvider } from '../core/ports.js';
-import { createExchangeClient } from '../exchange/exchange-client.js';
+import { createExchangeClient, type ExchangeClientOptions } from '../exchange/exchange-client.js';
 import type { SimulatedCloud } from './simulated-cloud.js';
 
 /** Everything a run needs to talk to one tenant. Built once per tenant and process, then reused. */
@@ -31,7 +31,11 @@ export interface TenantSessionsOptions {
   sessions: SessionStore;
   logger: Logger;
   env?: NodeJS.ProcessEnv;
+  /** The service asked to slow down; the worker turns this into a cool-down shared by all workers. */
+  onThrottle?: (tenant: TenantConfig, event: ThrottleEvent) => void;
 }
+
+export type ThrottleEvent = Parameters<NonNullable<ExchangeClientOptions['onThrottle']>>[0];
 
 /** Where and how a tenant is reached, before any token is asked for. */
 interface Reach {
@@ -95,7 +99,13 @@ export function createTenantSessions(options: TenantSessionsOptions): TenantSess
       if (!credential || !clientId) throw new Error(`tenant ${tenant.name} has no credentials`);
       tokens = createCertificateTokenProvider({ ...common, clientId, credential, sendX5c: auth?.sendX5c ?? false });
     }
-    return { tokens, endpoints, tenantId, client: createExchangeClient({ endpoints, tokens, transport, logger }) };
+    const onThrottle = options.onThrottle;
+    return {
+      tokens,
+      endpoints,
+      tenantId,
+      client: createExchangeClient({ endpoints, tokens, transport, logger, ...(onThrottle ? { onThrottle: (event) => onThrottle(tenant, event) } : {}) }),
+    };
   }
 
   async function loadCertificate(auth: CertificateAuthConfig, tenant: TenantConfig, logger: Logger): Promise<CertificateCredential> {

@@ -5,7 +5,8 @@ import { createLifecycle, withTimeout } from '../core/lifecycle.js';
 import type { Logger } from '../core/logger.js';
 import type { OutputStore } from '../core/ports.js';
 import { createHttpTransport } from '../exchange/http-transport.js';
-import { createRedisTenantLimiter } from '../limits/redis-limiter.js';
+import { createRedisTenantLimiter, type RedisTenantLimiter } from '../limits/redis-limiter.js';
+import type { ExorunMetrics } from '../core/metrics.js';
 import { createRedisConnection } from '../queue/connection.js';
 import { createRunQueue, RUNS_QUEUE } from '../queue/run-queue.js';
 import type { Simulator } from '../simulator/index.js';
@@ -33,9 +34,15 @@ export interface WorkerServiceOptions {
   publishSimulatorStateFile?: string;
   /** Key that decrypts delegated sessions (EXORUN_SECRET_KEY); needed only for delegated tenants. */
   secretKey?: Buffer;
+  /** Prometheus metrics of this process (served by the HTTP endpoint when one is enabled). */
+  metrics?: ExorunMetrics;
 }
 
 export interface WorkerService {
+  /** The lease semaphore, for status and metrics. */
+  readonly limiter: RedisTenantLimiter;
+  /** True while the BullMQ worker takes runs (for readiness). */
+  isRunning(): boolean;
   /** The in-process simulator, if simulated tenants made this worker start one. */
   simulator(): Simulator | undefined;
   /**
@@ -72,6 +79,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     leaseTtlMs: options.leaseTtlMs,
     waiterTtlMs: options.leaseTtlMs * 3,
     logger,
+    onLeaseLost: (key) => options.metrics?.leaseLosses.inc({ tenant: key.tenant, service: key.service }),
     // A freed slot wakes the runs first in line at once instead of at their next poll.
     wakeWaiters: async (_key, waiterIds) => {
       await Promise.all(
@@ -91,6 +99,13 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
       simulated,
       sessions: createSessionStore({ redis: client, prefix: options.prefix, secretKey: options.secretKey }),
       logger,
+      // Throttling of one tenant cools that tenant down for every worker; others are unaffected.
+      onThrottle: (tenant, event) => {
+        options.metrics?.throttles.inc({ tenant: tenant.organization, service: event.service, status: String(event.status) });
+        limiter.coolDown({ tenant: tenant.organization, service: event.service }, event.waitMs).catch((error: unknown) => {
+          logger.warn({ err: error, tenant: tenant.name }, 'could not record the cool-down in Redis');
+        });
+      },
     }),
     limiter,
     storeFor: (directory) => {
@@ -103,6 +118,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     },
     logger,
     maxSlotWaitMs: options.leaseTtlMs,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
 
   const worker = new Worker(RUNS_QUEUE, processor, {
@@ -136,6 +152,8 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   }
 
   return {
+    limiter,
+    isRunning: () => worker.isRunning() && !closing,
     simulator: () => simulated.local,
     close(drainMs) {
       closing ??= close(drainMs);

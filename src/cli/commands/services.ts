@@ -7,6 +7,8 @@ import { createRunQueue } from '../../queue/run-queue.js';
 import { startSchedulerProcess } from '../../scheduler/main.js';
 import { startWorkerProcess } from '../../worker/main.js';
 import { runUntilSignal } from '../signals.js';
+import { createOpsEndpoint } from '../ops-endpoint.js';
+import type { ExorunMetrics } from '../../core/metrics.js';
 import { createRuntime, loadConfigSource, resolveRedis, type GlobalOptions, type Runtime } from '../runtime.js';
 
 export interface UpOptions extends GlobalOptions {
@@ -24,8 +26,10 @@ export async function upCommand(options: UpOptions): Promise<number> {
   const runtime = createRuntime(options, 'up');
   const config = await loadConfigSource(runtime, options.watch !== false);
   const redis = await resolveRedis(runtime, { startIfMissing: true });
+  const ops = createOpsEndpoint(runtime, redis.url, UP_HTTP_PORT);
   const scheduler = await startSchedulerProcess({ config, env: runtime.env, logger: runtime.logger, redisUrl: redis.url });
-  const worker = await startWorker(runtime, config, redis.url, options.concurrency);
+  const worker = await startWorker(runtime, config, redis.url, options.concurrency, ops.metrics);
+  await ops.start({ worker, scheduler });
   describeSchedule(runtime, config);
   if (options.runNow) await runEveryJobNow(runtime, config, redis.url);
   return runUntilSignal(
@@ -33,6 +37,7 @@ export async function upCommand(options: UpOptions): Promise<number> {
       async stop() {
         await worker.close(drainMs(options.drain));
         await scheduler.close();
+        await ops.close();
         config.close();
         await redis.embedded?.stop();
       },
@@ -47,11 +52,14 @@ export async function workerCommand(options: GlobalOptions & { concurrency?: str
   const runtime = createRuntime(options, 'worker');
   const config = await loadConfigSource(runtime, options.watch !== false);
   const redis = await resolveRedis(runtime, { startIfMissing: false });
-  const worker = await startWorker(runtime, config, redis.url, options.concurrency);
+  const ops = createOpsEndpoint(runtime, redis.url, undefined);
+  const worker = await startWorker(runtime, config, redis.url, options.concurrency, ops.metrics);
+  await ops.start({ worker });
   return runUntilSignal(
     {
       async stop() {
         await worker.close(drainMs(options.drain));
+        await ops.close();
         config.close();
       },
       reload: () => config.reload(),
@@ -65,12 +73,15 @@ export async function schedulerCommand(options: GlobalOptions & { watch?: boolea
   const runtime = createRuntime(options, 'scheduler');
   const config = await loadConfigSource(runtime, options.watch !== false);
   const redis = await resolveRedis(runtime, { startIfMissing: false });
+  const ops = createOpsEndpoint(runtime, redis.url, undefined);
   const scheduler = await startSchedulerProcess({ config, env: runtime.env, logger: runtime.logger, redisUrl: redis.url });
+  await ops.start({ scheduler });
   describeSchedule(runtime, config);
   return runUntilSignal(
     {
       async stop() {
         await scheduler.close();
+        await ops.close();
         config.close();
       },
       reload: () => config.reload(),
@@ -79,12 +90,22 @@ export async function schedulerCommand(options: GlobalOptions & { watch?: boolea
   );
 }
 
-function startWorker(runtime: Runtime, config: ConfigSource, redisUrl: string, concurrency: string | undefined): ReturnType<typeof startWorkerProcess> {
+/** The operator endpoint port of `exorun up` when EXORUN_HTTP_PORT is unset (Prometheus exporter range). */
+const UP_HTTP_PORT = 9464;
+
+function startWorker(
+  runtime: Runtime,
+  config: ConfigSource,
+  redisUrl: string,
+  concurrency: string | undefined,
+  metrics: ExorunMetrics,
+): ReturnType<typeof startWorkerProcess> {
   return startWorkerProcess({
     config,
     env: runtime.env,
     logger: runtime.logger,
     redisUrl,
+    metrics,
     ...(concurrency === undefined ? {} : { concurrency: positiveInteger(concurrency, '--concurrency') }),
   });
 }

@@ -37,6 +37,9 @@ describe('tenant id and endpoints', () => {
     expect(moved.exo.baseUrl).toBe('https://outlook.office.com');
     expect(isTrustedUrl('https://outlook.office365.com/x', moved.exo.trustedHosts)).toBe(false);
     expect(resolveEndpoints('gcc')).toMatchObject({ cloud: 'gcc', exo: { baseUrl: 'https://outlook.office365.com' } });
-    expect(resolveEndpoints('dod').ipps).toMatchObject({ baseUrl: 'https://l5.ps.compliance.protection.office365.us', resource: 'https://ps.compliance.protection.office365.us' });
+    expect(resolveEndpoints('dod').ipps).toMatchObject({
+      baseUrl: 'https://l5.ps.compliance.protection.office365.us',
+      resource: 'https://ps.compliance.protection.office365.us',
+    });
   });
 });

@@ -80,9 +80,30 @@ describe('Redis lease semaphore', () => {
     expect(held.granted).toBe(true);
     await sleep(3_600);
     if (held.granted) {
-      await expect(held.lease.assertHeld()).resolves.toBeUndefined();
+      await expect(held.lease.assertHeld()).resolves.toEqual({ coolingMs: 0 });
       expect(held.lease.signal.aborted).toBe(false);
       await held.lease.release();
     }
+  });
+
+  it('cools a throttled key down for everyone: no slot, line order kept, holders told how long', async () => {
+    const limiter = createRedisTenantLimiter({ redis, prefix: uniquePrefix('lease') });
+    const holder = await limiter.acquire(key, { holderId: 'a:1', waiterId: 'a', limit: 2 });
+    expect(holder.granted).toBe(true);
+    await limiter.coolDown(key, 600);
+    // A shorter cool-down never shortens a longer one.
+    await limiter.coolDown(key, 100);
+    const cooling = holder.granted ? await holder.lease.assertHeld() : { coolingMs: 0 };
+    expect(cooling.coolingMs).toBeGreaterThan(400);
+    const first = await limiter.acquire(key, { holderId: 'b:1', waiterId: 'b', limit: 2 });
+    const second = await limiter.acquire(key, { holderId: 'c:1', waiterId: 'c', limit: 2 });
+    expect([first.granted, second.granted]).toEqual([false, false]);
+    expect(!first.granted && first.retryAfterMs).toBeGreaterThan(300);
+    expect((await limiter.inspect(key)).coolingMs).toBeGreaterThan(0);
+    await sleep(650);
+    // After the cool-down the line is served in order: b first.
+    expect((await limiter.acquire(key, { holderId: 'c:2', waiterId: 'c', limit: 2 })).granted).toBe(false);
+    expect((await limiter.acquire(key, { holderId: 'b:2', waiterId: 'b', limit: 2 })).granted).toBe(true);
+    expect((await limiter.keys()).map((entry) => `${entry.tenant}|${entry.service}`)).toEqual(['contoso.onmicrosoft.com|exo']);
   });
 });

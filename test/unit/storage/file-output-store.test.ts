@@ -353,6 +353,20 @@ describe('createFileOutputStore: atomicity', () => {
     await expect(retry.writePage(makePage([{ Name: 'late' }]))).rejects.toThrow(/done/);
   });
 
+  it('keeps a stalled attempt that wakes up from touching the files of the attempt that replaced it', async () => {
+    const run = makeRun();
+    const folder = runFolder(root, run);
+    const stalled = await createFileOutputStore({ root }).begin({ ...run, attemptId: 'first' });
+    await stalled.writePage(makePage([{ Name: 'from the stalled attempt' }]));
+    const replacement = await createFileOutputStore({ root }).begin({ ...run, attempt: 2, attemptId: 'second' });
+    await replacement.writePage(makePage([{ Name: 'from the replacement' }]));
+    // The stalled attempt resumes, notices it lost the run and cleans up after itself only.
+    await stalled.abandon();
+    expect(await listFolder(folder)).toEqual([`.${run.runId}.csv.second.tmp`, `.${run.runId}.jsonl.second.tmp`]);
+    await replacement.commit();
+    expect(await readJsonl(path.join(folder, `${run.runId}.jsonl`))).toEqual([{ Name: 'from the replacement' }]);
+  });
+
   it('replaces the files of an earlier committed attempt of the same run', async () => {
     const run = makeRun();
     const folder = runFolder(root, run);

@@ -1,0 +1,86 @@
+import type { Runtime } from './runtime.js';
+import { createMetrics, type ExorunMetrics } from '../core/metrics.js';
+import { startOpsServer, type OpsServer, type ReadinessCheck } from '../ops/http-server.js';
+import { checkRedis, createRedisConnection, redactUrl } from '../queue/connection.js';
+import { queuePrometheusText } from '../queue/run-queue.js';
+import type { SchedulerService } from '../scheduler/scheduler-service.js';
+import type { WorkerService } from '../worker/worker-service.js';
+
+export interface OpsEndpoint {
+  readonly metrics: ExorunMetrics;
+  /** Starts the HTTP endpoint once the services exist; a no-op when it is turned off. */
+  start(services: { worker?: WorkerService; scheduler?: SchedulerService }): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The metrics registry is made first (services count into it); the HTTP endpoint starts after the
+ * services, with readiness checks for what this process runs. `defaultPort` is used when
+ * EXORUN_HTTP_PORT is unset (`up` has one; worker and scheduler processes do not, since several
+ * may share a machine).
+ */
+export function createOpsEndpoint(runtime: Runtime, redisUrl: string, defaultPort: number | undefined): OpsEndpoint {
+  const metrics = createMetrics();
+  const port = runtime.env.EXORUN_HTTP_PORT ?? defaultPort;
+  let server: OpsServer | undefined;
+  const connection = createRedisConnection(redisUrl, 'client', 'exorun-ops');
+  connection.on('error', () => undefined);
+
+  return {
+    metrics,
+    async start(services) {
+      const { worker, scheduler } = services;
+      if (worker) {
+        metrics.observeSlots(async () =>
+          Promise.all(
+            (await worker.limiter.keys()).map(async (key) => {
+              const state = await worker.limiter.inspect(key);
+              return { tenant: key.tenant, service: key.service, holders: state.holders.length, waiters: state.waiters.length, coolingMs: state.coolingMs };
+            }),
+          ),
+        );
+      }
+      if (!port) return;
+      const readiness: ReadinessCheck[] = [
+        {
+          name: 'redis',
+          check: async () => {
+            await checkRedis(connection, redisUrl, 2_000);
+            return { ok: true, detail: redactUrl(redisUrl) };
+          },
+        },
+      ];
+      if (worker) readiness.push({ name: 'worker', check: () => Promise.resolve({ ok: worker.isRunning() }) });
+      if (scheduler) {
+        readiness.push({
+          name: 'schedules',
+          check: async () => {
+            const overdue = await scheduler.overdueSchedules();
+            return overdue.length === 0 ? { ok: true } : { ok: false, detail: `overdue: ${overdue.map((entry) => entry.id).join(', ')}` };
+          },
+        });
+      }
+      try {
+        server = await startOpsServer({
+          host: runtime.env.EXORUN_HTTP_HOST,
+          port,
+          metrics,
+          extraMetrics: () => queuePrometheusText({ connection, prefix: runtime.env.EXORUN_PREFIX }),
+          readiness,
+          logger: runtime.logger,
+        });
+      } catch (error) {
+        // The default port of `up` may be taken by another exorun; that must not stop the work.
+        if (runtime.env.EXORUN_HTTP_PORT === undefined && (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+          runtime.logger.warn({ port }, 'operator endpoint not started: the port is in use (set EXORUN_HTTP_PORT)');
+          return;
+        }
+        throw error;
+      }
+    },
+    async close() {
+      await server?.close();
+      connection.disconnect();
+    },
+  };
+}

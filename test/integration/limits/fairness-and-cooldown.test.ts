@@ -1,0 +1,104 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHarness, type Harness } from '../../support/harness.js';
+
+let harness: Harness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+const tenantYaml = (name: string, organization: string, extra: string) =>
+  `  ${name}: { organization: ${organization}, cloud: simulated, simulator: { mailboxes: 4 ${extra} }, limits: { exo: 1 } }\n`;
+
+describe('slots: first come, first served, and one tenant never holds up another', () => {
+  it('grants a tenant’s slot to waiting runs in the order they were queued', async () => {
+    harness = await createHarness({
+      label: 'fifo',
+      jobsYaml: (outputs) => `version: 1
+defaults: { output: { directory: ${JSON.stringify(outputs)}, formats: [jsonl] } }
+tenants:
+${tenantYaml('busy', 'fifo.onmicrosoft.com', ', latencyMs: 150')}
+jobs:
+  domains: { tenant: busy, cmdlet: Get-AcceptedDomain }
+`,
+    });
+    const runIds: string[] = [];
+    for (let index = 0; index < 6; index += 1) {
+      runIds.push(await harness.enqueue('domains'));
+      // The line is ordered by queue time in milliseconds; runs queued in the same one tie.
+      await new Promise((resolve) => setTimeout(resolve, 3));
+    }
+    // Two workers with eight slots each pick all six up at once; the line still follows the queue.
+    await harness.startWorker();
+    await harness.startWorker();
+    const manifests = await Promise.all(runIds.map((runId) => harness!.finished(runId)));
+    const byStart = [...manifests].sort((a, b) => a.startedAt.localeCompare(b.startedAt)).map((manifest) => manifest.runId);
+    expect(byStart).toEqual(runIds);
+    expect(harness.simulator.recorder.stats('fifo.onmicrosoft.com', 'exo').peakInFlight).toBe(1);
+  });
+
+  it('runs a quiet tenant at once while another tenant’s runs wait for its single slot', async () => {
+    harness = await createHarness({
+      label: 'isolation',
+      jobsYaml: (outputs) => `version: 1
+defaults: { output: { directory: ${JSON.stringify(outputs)}, formats: [jsonl] } }
+tenants:
+${tenantYaml('busy', 'busy.onmicrosoft.com', ', latencyMs: 400')}${tenantYaml('quiet', 'quiet.onmicrosoft.com', ', latencyMs: 50')}
+jobs:
+  busy-domains: { tenant: busy, cmdlet: Get-AcceptedDomain }
+  quiet-domains: { tenant: quiet, cmdlet: Get-AcceptedDomain }
+`,
+    });
+    const busy: string[] = [];
+    for (let index = 0; index < 8; index += 1) busy.push(await harness.enqueue('busy-domains'));
+    const quiet = await harness.enqueue('quiet-domains');
+    await harness.startWorker({ concurrency: 4 });
+    const started = Date.now();
+    const quietManifest = await harness.finished(quiet);
+    const quietDoneMs = Date.now() - started;
+    const busyManifests = await Promise.all(busy.map((runId) => harness!.finished(runId)));
+    // Eight 400 ms runs through one slot take 3.2 s or more; the quiet tenant did not wait for them.
+    expect(quietDoneMs).toBeLessThan(2_000);
+    const lastBusyEnd = Math.max(...busyManifests.map((manifest) => Date.parse(manifest.endedAt)));
+    expect(Date.parse(quietManifest.endedAt)).toBeLessThan(lastBusyEnd - 1_000);
+  });
+});
+
+describe('throttling: a shared cool-down', () => {
+  it('keeps every worker from calling a tenant until its Retry-After has passed', async () => {
+    harness = await createHarness({
+      label: 'cooldown',
+      simulator: { earlyRetryGraceMs: 25 },
+      jobsYaml: (outputs) => `version: 1
+defaults: { output: { directory: ${JSON.stringify(outputs)}, formats: [jsonl] } }
+tenants:
+  throttled: { organization: throttled.onmicrosoft.com, cloud: simulated, simulator: { mailboxes: 4, latencyMs: 30 }, limits: { exo: 2 } }
+jobs:
+  domains: { tenant: throttled, cmdlet: Get-AcceptedDomain }
+`,
+    });
+    const organization = 'throttled.onmicrosoft.com';
+    await harness.startWorker();
+    await harness.startWorker();
+    // Provision first, then make every call fail for a moment with a one-second Retry-After.
+    await harness.finished(await harness.enqueue('domains'));
+    harness.simulator.recorder.reset();
+    harness.simulator.configure({ faults: { throttleRate: 1, retryAfterSec: 1 } }, organization);
+    const runIds: string[] = [];
+    for (let index = 0; index < 6; index += 1) runIds.push(await harness.enqueue('domains'));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    harness.simulator.configure({ faults: { throttleRate: 0 } }, organization);
+    await Promise.all(runIds.map((runId) => harness!.finished(runId)));
+
+    const calls = harness.simulator.recorder.calls();
+    const throttled = calls.filter((call) => call.status === 429);
+    expect(throttled.length).toBeGreaterThan(0);
+    const lastThrottleEnd = Math.max(...throttled.map((call) => call.endedAt));
+    // After the last 429 went out (plus time for workers to hear of it), nothing arrived for a second.
+    const tooSoon = calls.filter((call) => call.at > lastThrottleEnd + 25 && call.at < lastThrottleEnd + 1_000);
+    expect(tooSoon).toEqual([]);
+    const stats = harness.simulator.recorder.stats(organization, 'exo');
+    expect(stats.earlyRetries).toBe(0);
+    expect(stats.peakInFlight).toBeLessThanOrEqual(2);
+  });
+});
