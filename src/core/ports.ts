@@ -58,7 +58,7 @@ export interface HttpResponse {
 }
 
 export interface HttpRequest {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   url: string;
   headers?: Record<string, string>;
   body?: string;
@@ -149,6 +149,8 @@ export interface CmdletPage {
   requestId: string | undefined;
   /** Our `client-request-id` for this page. */
   clientRequestId: string;
+  /** No request follows this page (no nextLink, or ResultSize reached). */
+  last?: boolean;
   /**
    * .NET types the service announced for properties in its OData annotations (`@data.type`, or
    * `@odata.type` for collections), e.g. `{ WhenCreated: 'System.DateTime', Guid: 'System.Guid',
@@ -188,8 +190,11 @@ export interface Lease {
    * before every request). Resolves with how long the key must still cool down after throttling.
    */
   assertHeld(): Promise<{ coolingMs: number }>;
-  /** Gives the slot back; idempotent. */
-  release(): Promise<void>;
+  /**
+   * Gives the slot back; idempotent. Resolves true when the lease was still held at that moment
+   * (one atomic step, so it doubles as the last fencing check), false when it had been lost.
+   */
+  release(): Promise<boolean>;
 }
 
 export type AcquireResult =

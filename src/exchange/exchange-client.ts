@@ -61,6 +61,7 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
   const connectionId = options.connectionId ?? randomUUID();
   const maxInPlaceWaitMs = options.maxInPlaceWaitMs ?? 30_000;
   const maxRetries = options.maxRetries ?? 4;
+  options.logger?.debug({ connectionId }, 'exchange client created');
   /** IPPS regional origin learnt from the first 302, per tenant segment. */
   const regionalOrigins = new Map<string, string>();
 
@@ -103,7 +104,16 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
         url = undefined;
       }
       delivered += objects.length;
-      yield { index, objects, warnings: parsed.warnings, errors: parsed.errors, requestId, clientRequestId, propertyTypes: parsed.propertyTypes };
+      yield {
+        index,
+        objects,
+        warnings: parsed.warnings,
+        errors: parsed.errors,
+        requestId,
+        clientRequestId,
+        propertyTypes: parsed.propertyTypes,
+        last: url === undefined,
+      };
     }
   }
 

@@ -92,15 +92,19 @@ return current
 `;
 
 /**
- * ARGV: holderId, limit. Frees the slot and returns the waiters that may now proceed (at most the
- * number of free slots, first in line first), so the caller can wake them instead of letting them
- * sleep until their next poll.
+ * ARGV: holderId, limit. Frees the slot. Returns {held (0|1), waiter ids...}: whether the lease
+ * was still held (so the release is also the last fencing check), then the waiters that may now
+ * proceed (at most the number of free slots, first in line first), so the caller can wake them
+ * instead of letting them sleep until their next poll.
  */
 export const RELEASE = `${NOW_AND_PURGE}
-redis.call('ZREM', KEYS[1], ARGV[1])
+local held = redis.call('ZREM', KEYS[1], ARGV[1])
+local result = {held}
 local free = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1])
-if free <= 0 then return {} end
-return redis.call('ZRANGE', KEYS[2], 0, free - 1)
+if free > 0 then
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, free - 1)) do table.insert(result, id) end
+end
+return result
 `;
 
 /** ARGV: waiterId, limit. 1 when the waiter would be granted now (without granting). */

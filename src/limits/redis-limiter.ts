@@ -46,7 +46,7 @@ type Keys = [holders: string, waiters: string, waiterExpiry: string, cooldown: s
 interface LeaseCommands {
   exorunAcquire(...args: [...Keys, ...(string | number)[]]): Promise<[number, number, number, number]>;
   exorunRefresh(...args: [...Keys, ...(string | number)[]]): Promise<[number, number]>;
-  exorunRelease(...args: [...Keys, ...(string | number)[]]): Promise<string[]>;
+  exorunRelease(...args: [...Keys, ...(string | number)[]]): Promise<[number, ...string[]]>;
   exorunWouldGrant(...args: [...Keys, ...(string | number)[]]): Promise<number>;
   exorunForgetWaiter(...args: [...Keys, ...(string | number)[]]): Promise<number>;
   exorunCoolDown(...args: [...Keys, ...(string | number)[]]): Promise<number>;
@@ -76,6 +76,7 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
     const keys = keysOf(key);
     const controller = new AbortController();
     let released = false;
+    let releasedWhileHeld = false;
     // The last moment we can be sure we still hold the lease without asking Redis.
     let locallyValidUntil = Date.now() + leaseTtlMs;
 
@@ -125,15 +126,19 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
         return { coolingMs };
       },
       async release() {
-        if (released) return;
+        if (released) return releasedWhileHeld;
         released = true;
         clearInterval(heartbeat);
-        const next = await commands.exorunRelease(...keys, request.holderId, request.limit);
+        const [held, ...next] = await commands.exorunRelease(...keys, request.holderId, request.limit);
+        releasedWhileHeld = held === 1 && !controller.signal.aborted;
         if (next.length > 0 && options.wakeWaiters) {
-          await options.wakeWaiters(key, next).catch((error: unknown) => {
+          // Not awaited: the next run in line should start as soon as possible, and this run's own
+          // work (the commit) does not depend on it.
+          options.wakeWaiters(key, next).catch((error: unknown) => {
             options.logger?.warn({ err: error, tenant: key.tenant, service: key.service }, 'could not wake waiting runs');
           });
         }
+        return releasedWhileHeld;
       },
     };
   }

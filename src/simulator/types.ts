@@ -168,6 +168,8 @@ export interface CallRecord {
   caller?: string;
   /** The `X-AnchorMailbox` request header as sent; undefined when absent. */
   anchorMailbox?: string;
+  /** The `connection-id` request header: one per client connection (per exorun process and tenant). */
+  connectionId?: string;
   /** `iat` of the token, ms. */
   tokenIssuedAt?: number;
   /** `exp` of the token, ms. */

@@ -87,9 +87,20 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     }
 
     const lease = acquired.lease;
-    let output: RunOutput | undefined;
+    let output: Promise<RunOutput> | undefined;
     try {
-      const result = await execute({ job, payload, tenant, key, lease, signal, logger, setOutput: (value) => (output = value) });
+      const result = await execute({
+        job,
+        payload,
+        tenant,
+        key,
+        lease,
+        signal,
+        logger,
+        setOutput: (value) => {
+          output = value;
+        },
+      });
       logger.info({ objects: result.objectCount, pages: result.pageCount, durationMs: result.durationMs }, 'run succeeded');
       deps.metrics?.runs.inc({ job: payload.job, tenant: payload.tenant, outcome: 'succeeded' });
       deps.metrics?.runDuration.observe({ job: payload.job, tenant: payload.tenant }, result.durationMs / 1000);
@@ -99,8 +110,9 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       const appError = toAppError(lease.signal.aborted && !signal?.aborted ? (lease.signal.reason ?? error) : error);
       const outcome = decideOutcome(appError, { freeDelaysSoFar: payload.freeDelays ?? 0 });
       const finalFailure = outcome.kind === 'fail' || (outcome.kind === 'retry' && job.attemptsMade + 1 >= (job.opts.attempts ?? 1));
-      if (finalFailure) await output?.fail({ code: appError.code, message: appError.message }).catch(() => undefined);
-      else await output?.abandon().catch(() => undefined);
+      const opened = await output?.catch(() => undefined);
+      if (finalFailure) await opened?.fail({ code: appError.code, message: appError.message }).catch(() => undefined);
+      else await opened?.abandon().catch(() => undefined);
       logger[finalFailure ? 'error' : 'warn']({ code: appError.code, outcome: outcome.kind, details: appError.details }, appError.message);
       deps.metrics?.runs.inc({ job: payload.job, tenant: payload.tenant, outcome: finalFailure ? 'failed' : outcome.kind === 'delay' ? 'delayed' : 'retried' });
       if (outcome.kind === 'fail') throw new UnrecoverableError(describe(appError));
@@ -123,7 +135,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     lease: Lease;
     signal: AbortSignal | undefined;
     logger: Logger;
-    setOutput: (output: RunOutput) => void;
+    setOutput: (output: Promise<RunOutput>) => void;
   }
 
   async function execute(input: ExecuteInput): Promise<RunSummary> {
@@ -138,7 +150,9 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     const outputRoot = config.jobs[payload.job]?.output.directory ?? config.outputDirectory;
     const anchorMs = Date.parse(payload.scheduledFor ?? payload.requestedAt);
     const folderDate = localDate(anchorMs, definition.timezone);
-    const output = await deps.storeFor(outputRoot).begin({
+    // Opening the files runs while the first request is in flight: it is local work that need not
+    // hold the tenant's slot.
+    const outputPromise = deps.storeFor(outputRoot).begin({
       runId: payload.runId,
       job: payload.job,
       tenant: payload.tenant,
@@ -152,13 +166,18 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       attempt: job.attemptsMade + 1,
       attemptId: randomBytes(6).toString('hex'),
     });
-    input.setOutput(output);
+    input.setOutput(outputPromise);
+    // Marked handled at once: its failure is read where it is awaited, or in the error path.
+    outputPromise.catch(() => undefined);
 
     const maxInPlaceCoolDownMs = deps.maxInPlaceCoolDownMs ?? 30_000;
     // Before every request: still our slot (fencing), and the key is not cooling down after throttling.
     const beforeRequest = async (): Promise<void> => {
       const { coolingMs } = await lease.assertHeld();
-      if (coolingMs <= 0) return;
+      if (coolingMs <= 0) {
+        logger.debug({ holderId: lease.holderId }, 'request allowed');
+        return;
+      }
       if (coolingMs > maxInPlaceCoolDownMs) {
         throw new AppError(
           'EXO_THROTTLED',
@@ -186,16 +205,28 @@ export function createRunProcessor(deps: RunProcessorDeps) {
         },
         { signal: runSignal, beforeRequest },
       );
+      let released = false;
+      const release = async (): Promise<void> => {
+        released = true;
+        // Atomic: an attempt that lost its slot must not commit over the one that replaced it.
+        if (!(await lease.release())) {
+          throw new AppError('LIMIT_LEASE_LOST', `Lost the ${key.service} slot for ${tenant.name} before the run finished; it will be retried.`);
+        }
+      };
+      let lastProgressMs = 0;
       for await (const page of pageStream) {
-        await output.writePage(page);
+        // Nothing more to send: give the slot back before writing the last page and committing.
+        if (page.last) await release();
+        await (await outputPromise).writePage(page);
         pages += 1;
         objects += page.objects.length;
-        await job.updateProgress({ state: 'running', pages, objects });
+        // At most once a second, and not awaited: progress must not cost a round trip per page.
+        if (page.last || Date.now() - lastProgressMs >= 1_000) {
+          lastProgressMs = Date.now();
+          job.updateProgress({ state: 'running', pages, objects }).catch(() => undefined);
+        }
       }
-      // Nothing more to send: give the slot back before the (possibly long) commit, but only if it
-      // is still ours; an attempt that lost it must not commit over the one that replaced it.
-      await lease.assertHeld();
-      await lease.release();
+      if (!released) await release();
     } catch (error) {
       if (timeout.aborted && !lease.signal.aborted) {
         throw new AppError('RUN_TIMEOUT', `The run exceeded its timeout of ${Math.round(definition.timeoutMs / 1000)} s and was stopped.`, { cause: error });
@@ -203,7 +234,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       if (input.signal?.aborted) throw new AppError('RUN_ABORTED', 'The worker is shutting down; the run will be picked up again.', { cause: error });
       throw error;
     }
-    const manifest = await output.commit();
+    const manifest = await (await outputPromise).commit();
     logger.debug({ files: manifest.files.map((file) => file.path) }, 'output committed');
     return {
       runId: payload.runId,

@@ -68,7 +68,16 @@ export function createAdminApiHandler(role: Exclude<SimulatorRole, 'login'>, dep
 
     const call = deps.recorder.begin(tenant?.tenantId ?? tenantSegment.toLowerCase(), service, { inFlight: !!tenant, known: !!tenant });
     const anchorMailbox = header(req, 'x-anchormailbox');
-    const info: CallInfo = { cmdlet: '', page: 0, expiredToken: false, clientRequestId, requestId, ...(anchorMailbox === undefined ? {} : { anchorMailbox }) };
+    const connectionId = header(req, 'connection-id');
+    const info: CallInfo = {
+      cmdlet: '',
+      page: 0,
+      expiredToken: false,
+      clientRequestId,
+      requestId,
+      ...(anchorMailbox === undefined ? {} : { anchorMailbox }),
+      ...(connectionId === undefined ? {} : { connectionId }),
+    };
     track(res, call, info);
     const settings = deps.settingsFor(tenant);
 

@@ -22,15 +22,16 @@ jobs:
   domains: { tenant: busy, cmdlet: Get-AcceptedDomain }
 `,
     });
+    // Two workers with eight slots each: every run is picked up at once and asks for the slot.
+    await harness.startWorker();
+    await harness.startWorker();
     const runIds: string[] = [];
     for (let index = 0; index < 6; index += 1) {
       runIds.push(await harness.enqueue('domains'));
-      // The line is ordered by queue time in milliseconds; runs queued in the same one tie.
-      await new Promise((resolve) => setTimeout(resolve, 3));
+      // The first run takes the slot; the others join the line while it holds it. The line is
+      // ordered by queue time in milliseconds, so runs queued in the same one would tie.
+      await new Promise((resolve) => setTimeout(resolve, index === 0 ? 60 : 3));
     }
-    // Two workers with eight slots each pick all six up at once; the line still follows the queue.
-    await harness.startWorker();
-    await harness.startWorker();
     const manifests = await Promise.all(runIds.map((runId) => harness!.finished(runId)));
     const byStart = [...manifests].sort((a, b) => a.startedAt.localeCompare(b.startedAt)).map((manifest) => manifest.runId);
     expect(byStart).toEqual(runIds);
