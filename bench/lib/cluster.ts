@@ -42,6 +42,10 @@ export interface Cluster {
   watch(runIds: readonly string[]): { done: Promise<Map<string, number>> };
   simulatorStats(tenant: string, service?: 'exo' | 'ipps'): Promise<Record<string, number>>;
   resetSimulatorStats(): Promise<void>;
+  /** The simulator's recent calls for a tenant (server-side start and end times). */
+  simulatorCalls(tenant: string): Promise<{ at: number; endedAt: number; status: number; cmdlet: string }[]>;
+  /** Process ids of the worker processes. */
+  readonly workerPids: number[];
   configureSimulator(settings: Record<string, unknown>): Promise<void>;
   close(): Promise<void>;
 }
@@ -56,6 +60,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const redisUrl = process.env['REDIS_URL'] ?? (embedded = await startEmbeddedRedis()).url;
   const prefix = `bench${Date.now()}`;
   const children: ChildProcess[] = [];
+  let planned = 0;
 
   const stateFile = path.join(dir, 'simulator.json');
   children.push(exorun(['simulate', '--state-file', stateFile, ...(options.simulatorArgs ?? [])], {}));
@@ -96,7 +101,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     redis,
     prefix,
     plan(job, count) {
-      return Array.from({ length: count }, (_, index) => planRun(config, job, { trigger: 'manual', nowMs: Date.now(), nonce: `b${index.toString(36)}` }));
+      return Array.from({ length: count }, () => planRun(config, job, { trigger: 'manual', nowMs: Date.now(), nonce: `b${(planned++).toString(36)}` }));
     },
     watch(runIds) {
       const wanted = new Set(runIds);
@@ -118,6 +123,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     async simulatorStats(tenant, service) {
       return (await control('GET', `stats?tenant=${encodeURIComponent(tenant)}${service ? `&service=${service}` : ''}`)) as Record<string, number>;
     },
+    async simulatorCalls(tenant) {
+      return (await control('GET', `calls?tenant=${encodeURIComponent(tenant)}`)) as { at: number; endedAt: number; status: number; cmdlet: string }[];
+    },
+    workerPids: children.slice(1).map((child) => child.pid ?? -1),
     async resetSimulatorStats() {
       await control('POST', 'stats/reset', {});
     },

@@ -65,6 +65,7 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
   defineCommands(redis);
   const commands = redis as unknown as LeaseCommands;
   const indexKey = `${options.prefix}:lease:keys`;
+  const indexed = new Set<string>();
 
   const keysOf = (key: LeaseKey): Keys => {
     // The hash tag keeps the keys of one semaphore in one Redis Cluster slot.
@@ -145,10 +146,21 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
 
   return {
     async acquire(key, request): Promise<AcquireResult> {
-      const [[granted, retryAfterMs, position]] = await Promise.all([
-        commands.exorunAcquire(...keysOf(key), request.holderId, request.waiterId, request.limit, leaseTtlMs, waiterTtlMs, request.queuedAtMs ?? ''),
-        redis.sadd(indexKey, `${key.tenant.toLowerCase()}|${key.service}`),
-      ]);
+      const member = `${key.tenant.toLowerCase()}|${key.service}`;
+      // The index of keys (for `exorun status`) is written once per key and process, not per ask.
+      if (!indexed.has(member)) {
+        indexed.add(member);
+        redis.sadd(indexKey, member).catch(() => indexed.delete(member));
+      }
+      const [granted, retryAfterMs, position] = await commands.exorunAcquire(
+        ...keysOf(key),
+        request.holderId,
+        request.waiterId,
+        request.limit,
+        leaseTtlMs,
+        waiterTtlMs,
+        request.queuedAtMs ?? '',
+      );
       if (granted === 1) return { granted: true, lease: createLease(key, request) };
       return { granted: false, retryAfterMs, position };
     },

@@ -9,6 +9,8 @@ export interface ControlDeps extends EntraControl {
   provision(request: ProvisionRequest): Promise<ProvisionedTenant>;
   recorder: Recorder;
   configure(settings: TenantSettings, organizationOrId?: string): void;
+  /** A tenant's id from its organization domain or id; undefined when unknown. */
+  resolveTenant(organizationOrId: string): string | undefined;
 }
 
 /**
@@ -62,6 +64,12 @@ async function route_(route: string, url: URL, body: Buffer, deps: ControlDeps):
         }
         if (tenant === null) return jsonResponse(200, deps.recorder.snapshot());
         return jsonResponse(200, deps.recorder.stats(tenant, service ?? undefined));
+      }
+      case 'GET /_simulator/calls': {
+        // The recorder's recent calls (a bounded ring), for benchmarks that need per-call server time.
+        const tenant = url.searchParams.get('tenant');
+        const tenantId = tenant === null ? undefined : (deps.resolveTenant(tenant) ?? tenant.toLowerCase());
+        return jsonResponse(200, tenantId === undefined ? deps.recorder.calls() : deps.recorder.calls().filter((call) => call.tenantId === tenantId));
       }
       case 'POST /_simulator/stats/reset':
         deps.recorder.reset();

@@ -132,7 +132,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   const entra = createEntraControl({ tenants, deviceCodes, refreshTokens, cae, recorder, now });
 
-  const control = createControlHandler({ adminKey, provision: provisionTenant, recorder, configure, ...entra });
+  const control = createControlHandler({
+    adminKey,
+    provision: provisionTenant,
+    recorder,
+    configure,
+    resolveTenant: (name) => tenants.find(name)?.tenantId,
+    ...entra,
+  });
   const handlers: Record<SimulatorRole, Parameters<typeof startListener>[0]['handler']> = {
     login: createLoginHandler({ tenants, signer, origin: () => urls.login, hostNames, grants, now, control }),
     exo: createAdminApiHandler('exo', adminDeps),

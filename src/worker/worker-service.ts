@@ -82,12 +82,9 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     onLeaseLost: (key) => options.metrics?.leaseLosses.inc({ tenant: key.tenant, service: key.service }),
     // A freed slot wakes the runs first in line at once instead of at their next poll.
     wakeWaiters: async (_key, waiterIds) => {
-      await Promise.all(
-        waiterIds.map(async (id) => {
-          const waiting = await Job.fromId(runs.queue, id);
-          await waiting?.promote().catch(() => undefined);
-        }),
-      );
+      // Promoting needs only the id: skip loading the job (one round trip less per slot turnover).
+      // A run that is no longer delayed (already picked up, or gone) makes promote fail: ignored.
+      await Promise.all(waiterIds.map((id) => new Job(runs.queue, 'wake', {}, {}, id).promote().catch(() => undefined)));
     },
   });
 

@@ -66,6 +66,7 @@ export function createAdminApiHandler(role: Exclude<SimulatorRole, 'login'>, dep
       return;
     }
 
+    const arrivedAt = performance.now();
     const call = deps.recorder.begin(tenant?.tenantId ?? tenantSegment.toLowerCase(), service, { inFlight: !!tenant, known: !!tenant });
     const anchorMailbox = header(req, 'x-anchormailbox');
     const connectionId = header(req, 'connection-id');
@@ -124,7 +125,10 @@ export function createAdminApiHandler(role: Exclude<SimulatorRole, 'login'>, dep
       info.cmdlet = outcome.cmdlet || info.cmdlet;
       info.page = outcome.page;
     }
-    if (settings.latencyMs > 0) await sleep(settings.latencyMs);
+    // The configured latency is the whole time the call takes at the service, processing included,
+    // so that a benchmark's bound C / L is exactly what the service allows.
+    const waitMs = settings.latencyMs - (performance.now() - arrivedAt);
+    if (waitMs > 0) await sleep(waitMs);
     if (fault === 'refuse') {
       // The injected refusal looks exactly like the real one: plain text, no Retry-After.
       call.mark('injectedRefusals');
@@ -190,11 +194,13 @@ function compress(response: SimResponse, accepted: boolean): SimResponse {
 }
 
 function track(res: ServerResponse, call: CallHandle, info: CallInfo): void {
-  // 'close' also fires when the client goes away first; that is recorded as 499 (nginx's
-  // "client closed request"), since no status reached anyone.
-  const done = (): void => call.finish({ ...info, status: res.writableFinished ? res.statusCode : 499 });
-  res.once('finish', done);
-  res.once('close', done);
+  // A call stops counting as in flight when the server hands its response over ('prefinish' is
+  // emitted synchronously inside end()). 'finish' comes a loop turn later, by which time the client
+  // may already have sent its next request: counting to 'finish' would see overlaps that never were.
+  res.once('prefinish', () => call.finish({ ...info, status: res.statusCode }));
+  // 'close' without a response: the client went away first; recorded as 499 (nginx's "client
+  // closed request"), since no status reached anyone.
+  res.once('close', () => call.finish({ ...info, status: res.writableFinished ? res.statusCode : 499 }));
 }
 
 async function finishEarly(req: IncomingMessage, res: ServerResponse, response: SimResponse): Promise<void> {
