@@ -4,6 +4,7 @@
  * finish through BullMQ's QueueEvents.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, openSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -71,7 +72,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     EXORUN_CONFIG: configFile,
     EXORUN_SIMULATOR: stateFile,
     EXORUN_STATE_DIR: path.join(dir, '.exorun'),
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'warn',
     ...options.workerEnv,
   };
   for (let index = 0; index < options.workers; index += 1) children.push(exorun(['worker', '--concurrency', String(options.concurrency)], env));
@@ -145,11 +146,21 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   };
 }
 
+/**
+ * The processes run the built CLI (what the `exorun` bin runs), as a deployment would: tsx keeps
+ * the TypeScript compiler and source maps in memory, which would distort RSS figures. `npm ci`
+ * builds dist (prepare); BENCH_FROM_SOURCE=1 runs src through tsx instead.
+ */
+const built = path.join(root, 'dist/cli/main.js');
+const useBuilt = !process.env['BENCH_FROM_SOURCE'] && existsSync(built);
+
 function exorun(args: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), ...args], {
+  const entry = useBuilt ? [built] : ['--import', 'tsx', path.join(root, 'src/cli/main.ts')];
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd: root,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    // BENCH_WORKER_LOG=file keeps the processes' logs (append) for a closer look at a run.
+    stdio: ['ignore', process.env['BENCH_WORKER_LOG'] ? openSync(process.env['BENCH_WORKER_LOG'], 'a') : 'ignore', 'inherit'],
   });
   return child;
 }

@@ -96,6 +96,7 @@ const simulate = program
   .option('--concurrency-cap <n>', 'requests in flight per tenant and service before the service refuses')
   .option('--token-lifetime <seconds>', 'access token lifetime')
   .option('--auto-approve <ms>', 'approve device codes by themselves after this many milliseconds')
+  .option('--early-retry-grace-ms <ms>', 'calls arriving this soon after a Retry-After window opened are not counted as early (they were already on their way)')
   .action(async (options: Record<string, unknown>) => finish(await simulateCommand({ ...program.opts(), ...options })));
 
 simulate

@@ -72,11 +72,19 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
     // The first token names the tenant GUID for the URL and the anchor; later pages ask again.
     const firstToken = await options.tokens.getToken({ resource: endpoint.resource, ...signalOf(invokeOptions) });
     const tenantSegment = firstToken.tenantId || request.tenant;
-    let url: string | undefined = initialUrl(request, endpoint, tenantSegment);
     let delivered = 0;
+    // Pages are read one ahead: the service prepares page i+1 while the caller stores page i, so
+    // a large result costs about max(service, client) per page instead of their sum. The read-ahead
+    // has its own abort, fired when the caller stops early, so no request outlives the caller's
+    // interest (and its slot).
+    const readAhead = new AbortController();
+    const pageOptions: InvokeOptions = {
+      ...invokeOptions,
+      signal: invokeOptions.signal ? AbortSignal.any([invokeOptions.signal, readAhead.signal]) : readAhead.signal,
+    };
 
-    for (let index = 0; url !== undefined; index += 1) {
-      const sent = await send({ request, endpoint, url, body, tenantSegment, invokeOptions });
+    const fetchPage = async (url: string, index: number): Promise<{ page: CmdletPage; nextUrl: string | undefined }> => {
+      const sent = await send({ request, endpoint, url, body, tenantSegment, invokeOptions: pageOptions });
       const clientRequestId = sent.clientRequestId;
       const requestId = sent.response.headers['request-id'];
       const parsed = parsePage(decodeBody(sent.response.body, sent.response.headers['content-encoding']), request.select, {
@@ -85,10 +93,10 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
         requestId,
       });
       let objects = parsed.objects;
+      let nextUrl: string | undefined;
       // ResultSize is sent as given and also enforced here (reference §1.6).
       if (limit !== undefined && delivered + objects.length >= limit) {
         objects = objects.slice(0, Math.max(0, limit - delivered));
-        url = undefined;
       } else if (parsed.nextLink !== undefined) {
         if (!isTrustedUrl(parsed.nextLink, endpoint.trustedHosts)) {
           throw new AppError(
@@ -99,12 +107,10 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
             },
           );
         }
-        url = parsed.nextLink;
-      } else {
-        url = undefined;
+        nextUrl = parsed.nextLink;
       }
       delivered += objects.length;
-      yield {
+      const page: CmdletPage = {
         index,
         objects,
         warnings: parsed.warnings,
@@ -112,8 +118,25 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
         requestId,
         clientRequestId,
         propertyTypes: parsed.propertyTypes,
-        last: url === undefined,
+        last: nextUrl === undefined,
       };
+      return { page, nextUrl };
+    };
+
+    let pending: Promise<{ page: CmdletPage; nextUrl: string | undefined }> | undefined = fetchPage(initialUrl(request, endpoint, tenantSegment), 0);
+    try {
+      for (let index = 1; pending !== undefined; index += 1) {
+        const { page, nextUrl }: { page: CmdletPage; nextUrl: string | undefined } = await pending;
+        pending = nextUrl === undefined ? undefined : fetchPage(nextUrl, index);
+        // Its failure is read when it is awaited (or dropped if the caller stops first).
+        pending?.catch(() => undefined);
+        yield page;
+      }
+    } finally {
+      if (pending !== undefined) {
+        readAhead.abort(new AppError('RUN_ABORTED', 'The caller stopped reading pages.'));
+        await pending.catch(() => undefined);
+      }
     }
   }
 

@@ -12,7 +12,7 @@ import {
   type RunDescriptor,
   type RunOutput,
 } from '../core/ports.js';
-import { removeIfPresent, renameInto, storeError, syncFolder, writeFileAtomic } from './fs-util.js';
+import { removeIfPresent, renameInto, storeError, syncFolder, writeFileAtomic, writeFileDurable } from './fs-util.js';
 import { buildManifest, createRunTally, serializeManifest, type RunTally } from './manifest.js';
 import { assertSafeComponents, runPaths, type RunPaths } from './paths.js';
 import { openFormatWriter, type CsvDefaults, type FormatWriter } from './writers.js';
@@ -143,12 +143,18 @@ function createRunOutput(context: RunOutputContext): RunOutput {
     await syncFolder(paths.folder);
   };
 
-  /** Removes final-name files of this run: an earlier attempt's set or a half-done commit. */
-  const removeFinalSet = async (): Promise<void> => {
+  /**
+   * Removes final-name files of this run: an earlier attempt's set or a half-done commit. Resolves
+   * true when anything was removed (the folder is then synced, so the removal is durable before
+   * new files take those names).
+   */
+  const removeFinalSet = async (): Promise<boolean> => {
     // The manifest goes first so that, at every instant, a manifest on disk matches its files.
-    await removeIfPresent(paths.manifestFile);
-    for (const format of OUTPUT_FORMATS) await removeIfPresent(paths.dataFile(format));
-    await syncFolder(paths.folder);
+    const manifestRemoved = await removeIfPresent(paths.manifestFile);
+    const dataRemoved = await Promise.all(OUTPUT_FORMATS.map((format) => removeIfPresent(paths.dataFile(format))));
+    const removed = manifestRemoved || dataRemoved.includes(true);
+    if (removed) await syncFolder(paths.folder);
+    return removed;
   };
 
   return {
@@ -162,22 +168,28 @@ function createRunOutput(context: RunOutputContext): RunOutput {
     commit() {
       return guarded('commit', ['open'], 'done', async () => {
         await writeEach((writer) => writer.end(), 0);
-        for (const writer of writers) await writer.file.finish();
-        await removeFinalSet();
-        const files: ManifestFile[] = [];
-        for (const { file } of writers) {
-          await renameInto(file.tempPath, paths.dataFile(file.format));
-          files.push({
-            format: file.format,
-            path: paths.relativeDataFile(file.format),
-            bytes: file.bytes,
-            objects: file.objects,
-            sha256: file.sha256(),
-          });
-        }
-        await syncFolder(paths.folder);
+        const files: ManifestFile[] = writers.map(({ file }) => ({
+          format: file.format,
+          path: paths.relativeDataFile(file.format),
+          bytes: file.bytes,
+          objects: file.objects,
+          sha256: file.sha256(),
+        }));
         const manifest = manifestFor('succeeded', files);
-        await writeManifest(manifest);
+        // The fsyncs of the data files and of the manifest's temporary, and the removal of an
+        // earlier attempt's set, are independent: they run together (fsync latency dominates a
+        // small run's commit).
+        await Promise.all([
+          ...writers.map(({ file }) => file.finish()),
+          writeFileDurable(paths.tempManifestFile, serializeManifest(manifest)),
+          removeFinalSet(),
+        ]);
+        // Data files first, made durable, then the manifest: a manifest on disk always describes
+        // a complete set.
+        await Promise.all(writers.map(({ file }) => renameInto(file.tempPath, paths.dataFile(file.format))));
+        await syncFolder(paths.folder);
+        await renameInto(paths.tempManifestFile, paths.manifestFile);
+        await syncFolder(paths.folder);
         return manifest;
       });
     },

@@ -25,12 +25,17 @@ export async function writeAll(handle: FileHandle, buffer: Buffer): Promise<void
   }
 }
 
-/** Removes a file; a file that is already gone is what we wanted anyway. */
-export async function removeIfPresent(filePath: string): Promise<void> {
+/**
+ * Removes a file; a file that is already gone is what we wanted anyway. Resolves true when a
+ * file was removed (so the caller knows whether the folder changed).
+ */
+export async function removeIfPresent(filePath: string): Promise<boolean> {
   try {
     await unlink(filePath);
+    return true;
   } catch (error) {
     if (errorCode(error) !== 'ENOENT') throw storeError('remove', filePath, error);
+    return false;
   }
 }
 
@@ -63,6 +68,12 @@ export async function renameInto(from: string, to: string): Promise<void> {
 
 /** temp + fsync + rename, so readers see either the old file or the whole new one. */
 export async function writeFileAtomic(tempPath: string, finalPath: string, text: string): Promise<void> {
+  await writeFileDurable(tempPath, text);
+  await renameInto(tempPath, finalPath);
+}
+
+/** Writes and fsyncs a whole file (a temporary, renamed into place by the caller). */
+export async function writeFileDurable(tempPath: string, text: string): Promise<void> {
   let handle: FileHandle | undefined;
   try {
     handle = await open(tempPath, 'w');
@@ -75,5 +86,4 @@ export async function writeFileAtomic(tempPath: string, finalPath: string, text:
     await removeIfPresent(tempPath).catch(() => undefined);
     throw storeError('write', tempPath, error);
   }
-  await renameInto(tempPath, finalPath);
 }

@@ -19,7 +19,7 @@ export interface OutputFile {
   finish(): Promise<void>;
   /** Closes without caring about errors and removes the temp file; used on failure paths. */
   abandon(): Promise<void>;
-  /** Hex sha256 of everything written; call once, after `finish`. */
+  /** Hex sha256 of everything written; call once, after the last write. */
   sha256(): string;
 }
 

@@ -15,6 +15,7 @@ export interface SimulateOptions extends GlobalOptions {
   concurrencyCap?: string;
   tokenLifetime?: string;
   autoApprove?: string;
+  earlyRetryGraceMs?: string;
 }
 
 /**
@@ -35,6 +36,7 @@ export async function simulateCommand(options: SimulateOptions): Promise<number>
     ...(options.concurrencyCap === undefined ? {} : { concurrencyCap: parseInteger(options.concurrencyCap, '--concurrency-cap') }),
     ...(options.tokenLifetime === undefined ? {} : { tokenLifetimeSec: parseInteger(options.tokenLifetime, '--token-lifetime') }),
     ...(options.autoApprove === undefined ? {} : { deviceCodeAutoApproveMs: parseInteger(options.autoApprove, '--auto-approve') }),
+    ...(options.earlyRetryGraceMs === undefined ? {} : { earlyRetryGraceMs: parseInteger(options.earlyRetryGraceMs, '--early-retry-grace-ms') }),
   };
   const caFile = path.join(path.dirname(stateFile), 'simulator-ca.json');
   const ca = await readCa(caFile);

@@ -1,4 +1,4 @@
-import { gzipSync } from 'node:zlib';
+import { constants, gzipSync } from 'node:zlib';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServiceName } from '../../core/ports.js';
 import { sleep } from '../../core/time.js';
@@ -189,7 +189,8 @@ function compress(response: SimResponse, accepted: boolean): SimResponse {
   if (!accepted || response.body === undefined || response.headers['Content-Encoding'] !== undefined) return response;
   if (!String(response.headers['Content-Type']).startsWith('application/json')) return response;
   response.headers['Content-Encoding'] = 'gzip';
-  response.body = gzipSync(response.body);
+  // Fastest level: the simulator's job is to speak gzip like the service, not to save loopback bytes.
+  response.body = gzipSync(response.body, { level: constants.Z_BEST_SPEED });
   return response;
 }
 
