@@ -58,10 +58,14 @@ describe('jobs.yaml job language', () => {
   });
 
   it('resolves tenants, groups and exclusions, and reports unknown ones', () => {
-    const config = parseConfigText(`${tenants}jobs:\n  report:\n    tenants: [group:everyone]\n    excludeTenants: [bravo]\n    cmdlet: Get-Mailbox\n`, 'jobs.yaml', '/tmp/jobs.yaml');
+    const config = parseConfigText(
+      `${tenants}jobs:\n  report:\n    tenants: [group:everyone]\n    excludeTenants: [bravo]\n    cmdlet: Get-Mailbox\n`,
+      'jobs.yaml',
+      '/tmp/jobs.yaml',
+    );
     expect(config.jobs['report']?.tenants).toEqual(['alpha', 'charlie']);
     expect(problems(`${tenants}jobs:\n  report:\n    tenants: [alpha, group:vendors, delta]\n    cmdlet: Get-Mailbox\n`)).toEqual([
-      'jobs.yaml:11:22 jobs.report.tenants[1]: unknown tenant group \'vendors\' (tenantGroups: customers, everyone)',
+      "jobs.yaml:11:22 jobs.report.tenants[1]: unknown tenant group 'vendors' (tenantGroups: customers, everyone)",
       "jobs.yaml:11:37 jobs.report.tenants[2]: unknown tenant 'delta' (defined: alpha, bravo, charlie)",
     ]);
     expect(problems(`${tenants}jobs:\n  report:\n    tenant: alpha\n    tenants: [all]\n    cmdlet: Get-Mailbox\n`)).toEqual([
