@@ -53,11 +53,13 @@ program
 
 program
   .command('run')
-  .description('queue one run of a job now')
+  .description('queue one run of a job now (one per tenant)')
   .argument('<job>', 'job name from jobs.yaml')
   .option('--wait', 'wait for the run to finish; exit 0 when it succeeded, 1 when it failed')
   .option('--timeout <duration>', 'with --wait, give up after this long', '10m')
   .option('--json', 'print the result as JSON')
+  .option('--dry-run', 'print the calls the run would make (tenants, cmdlets, parameters, first forEach items) and make none')
+  .option('--tenant <name>', 'only this tenant of a job that runs for several')
   .action(async (job: string, options: Record<string, unknown>) => finish(await runCommand(job, { ...program.opts(), ...options })));
 
 program

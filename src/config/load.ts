@@ -7,6 +7,8 @@ import type { ExorunConfig } from './model.js';
 import { normalizeConfig } from './normalize.js';
 import { configError, type ConfigProblem } from './problems.js';
 import { jobsFileSchema, type JobsFile } from './schema.js';
+import { resolveTenantSelection } from './tenant-selection.js';
+import { templateExpressionsIn } from '../core/template-syntax.js';
 import { parseYamlSource, type YamlSource } from './yaml-source.js';
 
 export type CheckResult = { ok: true; config: ExorunConfig } | { ok: false; problems: ConfigProblem[] };
@@ -112,25 +114,123 @@ function crossCheck(source: YamlSource): ConfigProblem[] {
     }
   }
 
+  const groups = tenantGroupsOf(root?.['tenantGroups']);
   for (const [name, rawJob] of Object.entries(jobs)) {
     const job = asRecord(rawJob);
     if (!job) continue;
-    const tenant = job['tenant'];
-    if (typeof tenant === 'string' && !Object.hasOwn(tenants, tenant)) {
-      const known = Object.keys(tenants);
-      const suggestion = closest(tenant, known);
-      const hint = suggestion ? ` (did you mean '${suggestion}'?)` : known.length > 0 ? ` (defined: ${known.join(', ')})` : ' (no tenants are defined)';
-      problems.push(source.problem(['jobs', name, 'tenant'], `unknown tenant '${tenant}'${hint}`));
+    problems.push(...checkJobTenants(source, name, job, tenants, groups));
+    problems.push(...checkJobSteps(source, name, job));
+  }
+  return problems;
+}
+
+function tenantGroupsOf(value: unknown): Record<string, string[]> {
+  const groups: Record<string, string[]> = {};
+  for (const [group, members] of Object.entries(asRecord(value) ?? {})) {
+    if (Array.isArray(members)) groups[group] = members.filter((member): member is string => typeof member === 'string');
+  }
+  return groups;
+}
+
+/** `tenant` or `tenants` (not both), every name and group known, something left after `excludeTenants`. */
+function checkJobTenants(
+  source: YamlSource,
+  name: string,
+  job: Record<string, unknown>,
+  tenants: Record<string, unknown>,
+  groups: Record<string, string[]>,
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const tenant = job['tenant'];
+  const list = job['tenants'];
+  const known = Object.keys(tenants);
+  if (tenant === undefined && list === undefined) {
+    return [source.problem(['jobs', name, 'tenant'], 'is required (or tenants: a list of tenant names, group:<name> or all)')];
+  }
+  if (tenant !== undefined && list !== undefined) {
+    return [source.problem(['jobs', name, 'tenants'], 'give either tenant (one tenant) or tenants (a list), not both')];
+  }
+  if (typeof tenant === 'string' && !Object.hasOwn(tenants, tenant)) {
+    const suggestion = closest(tenant, known);
+    const hint = suggestion ? ` (did you mean '${suggestion}'?)` : known.length > 0 ? ` (defined: ${known.join(', ')})` : ' (no tenants are defined)';
+    return [source.problem(['jobs', name, 'tenant'], `unknown tenant '${tenant}'${hint}`)];
+  }
+  const strings = (value: unknown): string[] | undefined => (Array.isArray(value) && value.every((entry) => typeof entry === 'string') ? value : undefined);
+  const include = typeof tenant === 'string' ? [tenant] : strings(list);
+  const exclude = job['excludeTenants'] === undefined ? [] : strings(job['excludeTenants']);
+  // Shapes the schema rejects are reported there.
+  if (!include || !exclude) return problems;
+  const selection = resolveTenantSelection(include, exclude, known, groups);
+  for (const problem of selection.problems) {
+    const at = problem.message === 'leaves no tenant to run for' ? ['jobs', name, problem.list] : ['jobs', name, problem.list, problem.index];
+    problems.push(source.problem(at, problem.message));
+  }
+  return problems;
+}
+
+/**
+ * `cmdlet` or `steps` (not both); step names unique; forEach names an earlier step; write cmdlets
+ * only with allowWrite; templates use known names, `item` only in forEach steps and the window
+ * only with `initialWindow`.
+ */
+function checkJobSteps(source: YamlSource, name: string, job: Record<string, unknown>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const steps = job['steps'];
+  if (job['cmdlet'] === undefined && steps === undefined) {
+    return [source.problem(['jobs', name, 'cmdlet'], 'is required (or steps: a list of cmdlets run in order)')];
+  }
+  const written: { path: (string | number)[]; step: Record<string, unknown> }[] = [];
+  if (steps !== undefined) {
+    for (const key of ['cmdlet', 'service', 'parameters', 'select']) {
+      if (job[key] !== undefined) problems.push(source.problem(['jobs', name, key], `belongs in each step when the job has steps; move it into a step`));
     }
-    const cmdlet = job['cmdlet'];
-    if (typeof cmdlet === 'string' && !isReadOnlyCmdlet(cmdlet) && job['allowWrite'] !== true) {
+    if (Array.isArray(steps)) {
+      steps.forEach((step, index) => {
+        const record = asRecord(step);
+        if (record) written.push({ path: ['jobs', name, 'steps', index], step: record });
+      });
+    }
+  } else {
+    written.push({ path: ['jobs', name], step: job });
+  }
+
+  const allowWrite = job['allowWrite'] === true;
+  const hasWindow = job['initialWindow'] !== undefined;
+  const seen: string[] = [];
+  for (const { path: stepPath, step } of written) {
+    const stepName = step['name'];
+    if (typeof stepName === 'string') {
+      if (seen.includes(stepName)) problems.push(source.problem([...stepPath, 'name'], `duplicate step name '${stepName}'`));
+      if (stepName.toLowerCase() === 'manifest') problems.push(source.problem([...stepPath, 'name'], `'manifest' is reserved (manifest files use it)`));
+    }
+    const forEach = step['forEach'];
+    if (typeof forEach === 'string' && !seen.includes(forEach)) {
+      const hint = seen.length > 0 ? ` (earlier steps: ${seen.join(', ')})` : ' (it is the first step; nothing comes before it)';
+      problems.push(source.problem([...stepPath, 'forEach'], `must name an earlier step; '${forEach}' is not one${hint}`));
+    }
+    const cmdlet = step['cmdlet'];
+    if (typeof cmdlet === 'string' && !isReadOnlyCmdlet(cmdlet) && !allowWrite) {
       problems.push(
         source.problem(
-          ['jobs', name, 'cmdlet'],
+          [...stepPath, 'cmdlet'],
           `'${cmdlet}' can change the tenant; only ${READ_ONLY_VERBS.map((verb) => `${verb}-`).join(', ')} cmdlets run without allowWrite: true on the job`,
         ),
       );
     }
+    const found = templateExpressionsIn(step['parameters'], [...stepPath, 'parameters']);
+    for (const problem of found.problems) problems.push(source.problem(problem.path, problem.message));
+    for (const { path: at, expression } of found.expressions) {
+      const kind = expression.reference.kind;
+      if (kind === 'item' && forEach === undefined) {
+        problems.push(source.problem(at, `'\${${expression.source}}' reads a forEach item, but this step has no forEach`));
+      }
+      if ((kind === 'window.start' || kind === 'window.end') && !hasWindow) {
+        problems.push(
+          source.problem(at, `'\${${expression.source}}' needs initialWindow on the job (the length of the first run's window, e.g. initialWindow: 1d)`),
+        );
+      }
+    }
+    if (typeof stepName === 'string') seen.push(stepName);
   }
   return problems;
 }

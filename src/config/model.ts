@@ -64,16 +64,49 @@ export interface JobConfig {
   /** Cron expression; absent for jobs that only run on demand. */
   readonly schedule?: string;
   readonly timezone: string;
-  readonly tenant: string;
-  readonly service: ServiceName;
-  readonly cmdlet: string;
-  readonly parameters: Readonly<Record<string, unknown>>;
-  readonly select?: readonly string[];
+  /** The tenants the job runs for, one run each: `tenant`, or `tenants` with groups and `all` expanded, minus `excludeTenants`. */
+  readonly tenants: readonly string[];
+  /** The cmdlets of a run, in order; a job written with `cmdlet:` has one step named after the cmdlet. */
+  readonly steps: readonly StepConfig[];
+  /**
+   * True when the job was written with `steps:`: each step's output set is named
+   * `<runId>.<step>`. A single-cmdlet job keeps the plain `<runId>` names.
+   */
+  readonly namedSteps: boolean;
   readonly output: { readonly directory: string; readonly formats: readonly OutputFormat[] };
-  readonly pageSize: number;
   readonly timeoutMs: number;
   readonly allowWrite: boolean;
+  /** forEach items that may fail before the run fails. */
+  readonly maxItemFailures: ItemFailureLimit;
+  /** Length of the first `${window.start}`..`${window.end}` interval; set when a step uses the window. */
+  readonly initialWindowMs?: number;
+  readonly overlap: OverlapPolicy;
+  readonly retry: { readonly attempts: number; readonly backoffMs: number };
 }
+
+/** One cmdlet of a job, with the job's defaults applied. */
+export interface StepConfig {
+  readonly name: string;
+  readonly service: ServiceName;
+  readonly cmdlet: string;
+  /** As written: strings may hold `${…}` templates, resolved per run (and per item). */
+  readonly parameters: Readonly<Record<string, unknown>>;
+  readonly select?: readonly string[];
+  /** Name of an earlier step whose objects this step iterates over. */
+  readonly forEach?: string;
+  /** Always includes jsonl when a later step iterates over this one (forEach streams that file). */
+  readonly formats: readonly OutputFormat[];
+  readonly pageSize: number;
+}
+
+export type ItemFailureLimit = { readonly count: number } | { readonly percent: number };
+
+/**
+ * What happens when a run of a job for a tenant is due while another is still queued or running:
+ * `skip` drops the new one, `queue-one` keeps at most one waiting behind a running one, `allow`
+ * queues every run.
+ */
+export type OverlapPolicy = 'skip' | 'queue-one' | 'allow';
 
 export const DEFAULT_TIMEZONE = 'UTC';
 export const DEFAULT_SLOTS = 3;
@@ -81,3 +114,5 @@ export const DEFAULT_PAGE_SIZE = 1000;
 export const DEFAULT_TIMEOUT_MS = 3_600_000;
 export const DEFAULT_OUTPUT_FORMATS: readonly OutputFormat[] = ['jsonl', 'csv'];
 export const DEFAULT_SIMULATED_MAILBOXES = 250;
+export const DEFAULT_RUN_ATTEMPTS = 3;
+export const DEFAULT_RETRY_BACKOFF_MS = 10_000;

@@ -3,6 +3,8 @@ import { parseDurationMs } from '../core/time.js';
 import type { OutputFormat, ServiceName } from '../core/ports.js';
 import {
   DEFAULT_OUTPUT_FORMATS,
+  DEFAULT_RETRY_BACKOFF_MS,
+  DEFAULT_RUN_ATTEMPTS,
   DEFAULT_PAGE_SIZE,
   DEFAULT_SIMULATED_MAILBOXES,
   DEFAULT_SLOTS,
@@ -10,10 +12,13 @@ import {
   DEFAULT_TIMEZONE,
   type AuthConfig,
   type ExorunConfig,
+  type ItemFailureLimit,
   type JobConfig,
+  type StepConfig,
   type TenantConfig,
 } from './model.js';
 import { EXCHANGE_MODULE_CLIENT_ID, type JobInput, type JobsFile, type TenantInput } from './schema.js';
+import { resolveTenantSelection } from './tenant-selection.js';
 
 /** Applies defaults, resolves paths against the file's folder and freezes the result. */
 export function normalizeConfig(file: JobsFile, absolutePath: string): ExorunConfig {
@@ -37,6 +42,8 @@ export function normalizeConfig(file: JobsFile, absolutePath: string): ExorunCon
       outputDir: defaultOutputDir,
       formats: defaultFormats,
       pageSize: defaults.pageSize ?? DEFAULT_PAGE_SIZE,
+      tenantNames: Object.keys(file.tenants),
+      tenantGroups: file.tenantGroups ?? {},
     });
   }
 
@@ -99,27 +106,70 @@ function normalizeJob(
   name: string,
   job: JobInput,
   baseDir: string,
-  defaults: { timezone: string; outputDir: string; formats: readonly OutputFormat[]; pageSize: number },
+  defaults: {
+    timezone: string;
+    outputDir: string;
+    formats: readonly OutputFormat[];
+    pageSize: number;
+    tenantNames: readonly string[];
+    tenantGroups: Readonly<Record<string, readonly string[]>>;
+  },
 ): JobConfig {
+  const formats = (job.output?.formats ?? defaults.formats) as readonly OutputFormat[];
+  const pageSize = job.pageSize ?? defaults.pageSize;
+  // A job written with cmdlet: is a one-step job; the step is named after the cmdlet for logs.
+  const written = job.steps ?? [{ name: job.cmdlet ?? '', cmdlet: job.cmdlet ?? '', service: job.service, parameters: job.parameters, select: job.select }];
+  const forEachSources = new Set(written.map((step) => ('forEach' in step ? step.forEach : undefined)).filter((source) => source !== undefined));
+  const steps: StepConfig[] = written.map((step) => {
+    const stepFormats = ('output' in step ? step.output?.formats : undefined) as readonly OutputFormat[] | undefined;
+    const ownFormats = stepFormats ?? formats;
+    return {
+      name: step.name,
+      service: (step.service ?? 'exo') as ServiceName,
+      cmdlet: step.cmdlet,
+      parameters: step.parameters ?? {},
+      ...(step.select === undefined ? {} : { select: step.select }),
+      ...('forEach' in step && step.forEach !== undefined ? { forEach: step.forEach } : {}),
+      // forEach streams the source step's JSONL file, so a source always writes one.
+      formats: forEachSources.has(step.name) && !ownFormats.includes('jsonl') ? [...ownFormats, 'jsonl'] : ownFormats,
+      pageSize: ('pageSize' in step ? step.pageSize : undefined) ?? pageSize,
+    };
+  });
+  const selection = resolveTenantSelection(
+    job.tenants ?? (job.tenant === undefined ? [] : [job.tenant]),
+    job.excludeTenants ?? [],
+    defaults.tenantNames,
+    defaults.tenantGroups,
+  );
   return {
     name,
     ...(job.description === undefined ? {} : { description: job.description }),
     enabled: job.enabled ?? true,
     ...(job.schedule === undefined ? {} : { schedule: job.schedule.trim() }),
     timezone: job.timezone ?? defaults.timezone,
-    tenant: job.tenant,
-    service: (job.service ?? 'exo') as ServiceName,
-    cmdlet: job.cmdlet,
-    parameters: job.parameters ?? {},
-    ...(job.select === undefined ? {} : { select: job.select }),
+    tenants: selection.tenants,
+    steps,
+    namedSteps: job.steps !== undefined,
     output: {
       directory: job.output?.directory === undefined ? defaults.outputDir : path.resolve(baseDir, job.output.directory),
-      formats: (job.output?.formats ?? defaults.formats) as readonly OutputFormat[],
+      formats,
     },
-    pageSize: job.pageSize ?? defaults.pageSize,
     timeoutMs: job.timeout === undefined ? DEFAULT_TIMEOUT_MS : (parseDurationMs(job.timeout) ?? DEFAULT_TIMEOUT_MS),
     allowWrite: job.allowWrite ?? false,
+    maxItemFailures: itemFailureLimit(job.maxItemFailures),
+    ...(job.initialWindow === undefined ? {} : { initialWindowMs: parseDurationMs(job.initialWindow) ?? 0 }),
+    overlap: job.overlap ?? 'allow',
+    retry: {
+      attempts: job.retry?.attempts ?? DEFAULT_RUN_ATTEMPTS,
+      backoffMs: job.retry?.backoff === undefined ? DEFAULT_RETRY_BACKOFF_MS : (parseDurationMs(job.retry.backoff) ?? DEFAULT_RETRY_BACKOFF_MS),
+    },
   };
+}
+
+function itemFailureLimit(value: JobInput['maxItemFailures']): ItemFailureLimit {
+  if (value === undefined) return { count: 0 };
+  if (typeof value === 'number') return { count: value };
+  return { percent: Number(value.slice(0, -1)) };
 }
 
 function secretRef(reference: { env?: string | undefined; file?: string | undefined }, baseDir: string): { env: string } | { file: string } {

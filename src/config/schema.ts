@@ -112,20 +112,61 @@ const output = z.strictObject({
 
 const parameterName = z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, { message: 'must be a cmdlet parameter name (letters and digits)' });
 
+/* ---------------------------------------------------------------- job language: steps, tenants, policies */
+
+const cmdletName = z.string().regex(/^[A-Za-z]+-[A-Za-z0-9]+$/, { message: 'must be a cmdlet name in Verb-Noun form, such as Get-Mailbox' });
+
+/** Tenant names, `group:<tenantGroup>` or `all`. */
+const tenantSelector = z.string().regex(/^(all|group:[A-Za-z0-9][A-Za-z0-9_-]{0,63}|[A-Za-z0-9][A-Za-z0-9_-]{0,63})$/, {
+  message: 'must be a tenant name, group:<name of a tenantGroups entry> or all',
+});
+
+const step = z.strictObject({
+  name: name.describe('Names the step in outputs (<runId>.<step>.<format>), logs and forEach.'),
+  service: serviceName.optional(),
+  cmdlet: cmdletName,
+  parameters: z.record(parameterName, z.unknown()).optional().describe('Values may use ${…} templates (docs/jobs-yaml.md#templates).'),
+  select: z.array(z.string().min(1)).min(1).optional(),
+  forEach: name.optional().describe('Run the cmdlet once per object of an earlier step; ${item.Property} reads the object.'),
+  output: z.strictObject({ formats: z.array(outputFormat).min(1).optional() }).optional(),
+  pageSize: z.number().int().min(1).max(1000).optional(),
+});
+
+const maxItemFailures = z
+  .union([z.number().int().min(0), z.string().regex(/^\d+(\.\d+)?%$/, { message: 'must be a count such as 10 or a share such as 5%' })])
+  .describe('forEach items that may fail before the run fails: a count (default 0) or a share such as 5%.');
+
+const retry = z.strictObject({
+  attempts: z.number().int().min(1).max(100).optional().describe('Attempts in all, the first included (default 3).'),
+  backoff: duration.optional().describe('First wait before a retry; doubles each time (default 10s).'),
+});
+
+/** The job-language keys of a job (issue #6), kept together so schema merges stay easy. */
+const jobLanguage = {
+  tenants: z.array(tenantSelector).min(1).optional().describe('Run once per tenant: names, group:<tenantGroup>, all.'),
+  excludeTenants: z.array(tenantSelector).min(1).optional().describe('Tenants (or groups) left out of `tenants`.'),
+  steps: z.array(step).min(1).optional().describe('Cmdlets run in order; instead of cmdlet/parameters/select/service on the job.'),
+  maxItemFailures: maxItemFailures.optional(),
+  initialWindow: duration.optional().describe('Length of the first ${window.start}–${window.end} interval (later runs continue from the last success).'),
+  overlap: z.enum(['skip', 'queue-one', 'allow']).optional().describe('When a run of this job for a tenant is still queued or running (default allow).'),
+  retry: retry.optional(),
+};
+
 const job = z.strictObject({
   description: z.string().optional(),
   enabled: z.boolean().optional(),
   schedule: schedule.optional().describe('Cron: [seconds] minutes hours day-of-month month day-of-week. Omit for manual-only jobs.'),
   timezone: timeZone.optional(),
-  tenant: name,
+  tenant: name.optional(),
   service: serviceName.optional(),
-  cmdlet: z.string().regex(/^[A-Za-z]+-[A-Za-z0-9]+$/, { message: 'must be a cmdlet name in Verb-Noun form, such as Get-Mailbox' }),
+  cmdlet: cmdletName.optional(),
   parameters: z.record(parameterName, z.unknown()).optional(),
   select: z.array(z.string().min(1)).min(1).optional().describe('Properties to keep, in this order (sent to the service as $select).'),
   output: output.optional(),
   pageSize: z.number().int().min(1).max(1000).optional(),
   timeout: duration.optional().describe('Abort the run after this long (default 1h).'),
   allowWrite: z.boolean().optional().describe('Required for cmdlets that change data (anything but Get-, Search-, Test-, Export-).'),
+  ...jobLanguage,
 });
 
 const defaults = z.strictObject({
@@ -139,6 +180,10 @@ export const jobsFileSchema = z.strictObject({
   version: z.literal(1, { message: 'must be 1 (the only jobs.yaml version this exorun reads)' }),
   defaults: defaults.optional(),
   tenants: z.record(name, tenant),
+  tenantGroups: z
+    .record(name, z.array(tenantSelector).min(1))
+    .optional()
+    .describe("Named lists of tenants (or other groups) for jobs' tenants: [group:<name>]."),
   jobs: z.record(name, job),
 });
 
@@ -146,3 +191,4 @@ export const jobsFileSchema = z.strictObject({
 export type JobsFile = z.infer<typeof jobsFileSchema>;
 export type TenantInput = z.infer<typeof tenant>;
 export type JobInput = z.infer<typeof job>;
+export type StepInput = z.infer<typeof step>;

@@ -59,6 +59,9 @@ export const ERROR_CODES = {
   STORE_READ_FAILED: { retryable: false, summary: 'A stored manifest or output file could not be read.' },
   RUN_TIMEOUT: { retryable: true, summary: 'The run exceeded its time limit and was aborted.' },
   RUN_ABORTED: { retryable: true, summary: 'The run was aborted by a shutdown; it will be picked up again.' },
+  RUN_TEMPLATE_FAILED: { retryable: false, summary: 'A ${…} template in a parameter had no value (e.g. a forEach item without the property).' },
+  RUN_ITEM_FAILURES: { retryable: false, summary: 'More forEach items failed than the job’s maxItemFailures allows.' },
+  RUN_WINDOW_EMPTY: { retryable: false, summary: 'A windowed run has nothing new to read: the last successful run already covered its time.' },
   SIMULATOR_UNAVAILABLE: { retryable: true, summary: 'The simulated tenant could not be provisioned or reached.' },
   INTERNAL: { retryable: false, summary: 'An unexpected internal error; the message and cause say more.' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;

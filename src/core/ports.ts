@@ -257,7 +257,14 @@ export interface RunDescriptor {
    * columns instead of one JSON cell.
    */
   csv?: { bom?: boolean; flatten?: boolean };
+  /** The step of a job written with `steps:`; its output set is named `<runId>.<step>`. */
+  step?: string;
+  /** The run's `${window.start}`..`${window.end}` interval (ISO), recorded in the manifest. */
+  window?: { start: string; end: string };
 }
+
+/** How one forEach item ended, as recorded in its step's manifest. */
+export type ItemOutcome = { ok: true } | { ok: false; item: string; code: string; message: string };
 
 export interface ManifestFile {
   format: OutputFormat;
@@ -292,12 +299,20 @@ export interface Manifest {
   errorsDropped?: number;
   requestIds: string[];
   failure?: { code: string; message: string };
+  /** The step of a job written with `steps:` (absent for single-cmdlet jobs). */
+  step?: string;
+  /** The interval a windowed run read (StartDate inclusive, EndDate exclusive). */
+  window?: { start: string; end: string };
+  /** forEach steps: items processed; failed items are also listed in `errors` as `{ item, code, message }`. */
+  items?: { total: number; succeeded: number; failed: number };
 }
 
 /** One run's output in progress: files stay under temporary names until `commit`. */
 export interface RunOutput {
   /** Appends one page; resolves once the data is handed to the file system. */
   writePage(page: CmdletPage): Promise<void>;
+  /** Counts a forEach item; a failed one is listed in the manifest's `errors` (the first 1,000 of them). */
+  recordItem(outcome: ItemOutcome): void;
   /** Renames files into place and writes the manifest last. */
   commit(): Promise<Manifest>;
   /** Removes the temporary files and writes a failure manifest (the run has failed for good). */

@@ -1,1 +1,14 @@
-export { canonicalJson, definitionOf, hashJob, planRun, type PlanRunOptions, type RunDefinition, type RunPlan } from './plan.js';
+export {
+  canonicalJson,
+  definitionOf,
+  hashJob,
+  planRun,
+  planRuns,
+  type PlanRunOptions,
+  type RunDefinition,
+  type RunPlan,
+  type RunStepDefinition,
+} from './plan.js';
+export { evaluate, formatDate, resolveParameters, usesWindow, type TemplateContext } from './templates.js';
+export { computeWindow, itemFailuresExceeded, type RunWindow } from './window.js';
+export { describeDryRun, type DryRunInput, type ItemSample } from './dry-run.js';

@@ -1,25 +1,38 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ExorunConfig, JobConfig } from '../config/model.js';
 import { AppError } from '../core/errors.js';
+import type { ItemFailureLimit, OverlapPolicy } from '../config/model.js';
 import type { OutputFormat, ServiceName } from '../core/ports.js';
 import { compactUtc } from '../core/time.js';
 
-/** What a run executes: the parts of a job definition that do not depend on the machine. */
-export interface RunDefinition {
+/** One cmdlet of a run, as the queue carries it (parameters still hold their `${…}` templates). */
+export interface RunStepDefinition {
+  name: string;
   service: ServiceName;
   cmdlet: string;
   parameters: Record<string, unknown>;
   select?: string[];
+  forEach?: string;
   formats: OutputFormat[];
   pageSize: number;
+}
+
+/** What a run executes: the parts of a job definition that do not depend on the machine. */
+export interface RunDefinition {
+  steps: RunStepDefinition[];
+  namedSteps: boolean;
   timeoutMs: number;
   timezone: string;
   allowWrite: boolean;
+  maxItemFailures: ItemFailureLimit;
+  initialWindowMs?: number;
+  overlap: OverlapPolicy;
+  retry: { attempts: number; backoffMs: number };
 }
 
-/** A run ready to be queued (the queue's payload version 1 has exactly this shape). */
+/** A run ready to be queued (the queue's payload version 2 has exactly this shape). */
 export interface RunPlan {
-  v: 1;
+  v: 2;
   runId: string;
   job: string;
   tenant: string;
@@ -32,15 +45,24 @@ export interface RunPlan {
 
 export function definitionOf(job: JobConfig): RunDefinition {
   return {
-    service: job.service,
-    cmdlet: job.cmdlet,
-    parameters: structuredClone(job.parameters),
-    ...(job.select === undefined ? {} : { select: [...job.select] }),
-    formats: [...job.output.formats],
-    pageSize: job.pageSize,
+    steps: job.steps.map((step) => ({
+      name: step.name,
+      service: step.service,
+      cmdlet: step.cmdlet,
+      parameters: structuredClone(step.parameters),
+      ...(step.select === undefined ? {} : { select: [...step.select] }),
+      ...(step.forEach === undefined ? {} : { forEach: step.forEach }),
+      formats: [...step.formats],
+      pageSize: step.pageSize,
+    })),
+    namedSteps: job.namedSteps,
     timeoutMs: job.timeoutMs,
     timezone: job.timezone,
     allowWrite: job.allowWrite,
+    maxItemFailures: { ...job.maxItemFailures },
+    ...(job.initialWindowMs === undefined ? {} : { initialWindowMs: job.initialWindowMs }),
+    overlap: job.overlap,
+    retry: { ...job.retry },
   };
 }
 
@@ -49,7 +71,7 @@ export function definitionOf(job: JobConfig): RunDefinition {
  * it to decide whether a job scheduler must be updated.
  */
 export function hashJob(job: JobConfig): string {
-  const material = { definition: definitionOf(job), schedule: job.schedule ?? null, tenant: job.tenant, enabled: job.enabled };
+  const material = { definition: definitionOf(job), schedule: job.schedule ?? null, tenants: job.tenants, enabled: job.enabled };
   return createHash('sha256').update(canonicalJson(material)).digest('hex').slice(0, 16);
 }
 
@@ -60,31 +82,53 @@ export interface PlanRunOptions {
   nowMs: number;
   /** Distinguishes manual runs started in the same second; random when absent. */
   nonce?: string;
+  /** The tenant to plan for; required when the job runs for more than one tenant. */
+  tenant?: string;
 }
 
 /**
- * Plans the run of a job for its tenant. Scheduled runs get a deterministic id from the fire time
+ * Plans the run of a job for one tenant. Scheduled runs get a deterministic id from the fire time
  * (`<job>.<tenant>.<UTC>`), so the same tick planned twice is queued once; manual runs add a nonce.
  */
 export function planRun(config: ExorunConfig, jobName: string, options: PlanRunOptions): RunPlan {
-  const job = config.jobs[jobName];
-  if (!job) {
-    const known = Object.keys(config.jobs);
-    throw new AppError('CFG_JOB_UNKNOWN', `No job named '${jobName}' in ${config.file}${known.length > 0 ? ` (jobs: ${known.join(', ')})` : ''}.`);
+  const job = jobNamed(config, jobName);
+  const tenant = options.tenant ?? (job.tenants.length === 1 ? job.tenants[0] : undefined);
+  if (tenant === undefined || !job.tenants.includes(tenant)) {
+    throw new AppError(
+      'CFG_TENANT_UNKNOWN',
+      `Job '${job.name}' runs for ${job.tenants.join(', ')}; ${options.tenant === undefined ? 'name one of them' : `'${options.tenant}' is not one of them`}.`,
+    );
   }
   const atMs = options.trigger === 'schedule' ? (options.firedAtMs ?? options.nowMs) : options.nowMs;
   const suffix = options.trigger === 'manual' ? `-m${options.nonce ?? randomBytes(3).toString('hex')}` : '';
   return {
-    v: 1,
-    runId: `${job.name}.${job.tenant}.${compactUtc(atMs)}${suffix}`,
+    v: 2,
+    runId: `${job.name}.${tenant}.${compactUtc(atMs)}${suffix}`,
     job: job.name,
-    tenant: job.tenant,
+    tenant,
     trigger: options.trigger,
     ...(options.trigger === 'schedule' ? { scheduledFor: new Date(atMs).toISOString() } : {}),
     requestedAt: new Date(options.nowMs).toISOString(),
     definition: definitionOf(job),
     definitionHash: hashJob(job),
   };
+}
+
+/** One run per tenant of the job (its own run id, output files and window), in the job's tenant order. */
+export function planRuns(config: ExorunConfig, jobName: string, options: Omit<PlanRunOptions, 'tenant'>): RunPlan[] {
+  const job = jobNamed(config, jobName);
+  // One nonce for the whole fan-out: the run ids of one manual request differ only by tenant.
+  const nonce = options.nonce ?? randomBytes(3).toString('hex');
+  return job.tenants.map((tenant) => planRun(config, jobName, { ...options, nonce, tenant }));
+}
+
+function jobNamed(config: ExorunConfig, jobName: string): JobConfig {
+  const job = Object.hasOwn(config.jobs, jobName) ? config.jobs[jobName] : undefined;
+  if (!job) {
+    const known = Object.keys(config.jobs);
+    throw new AppError('CFG_JOB_UNKNOWN', `No job named '${jobName}' in ${config.file}${known.length > 0 ? ` (jobs: ${known.join(', ')})` : ''}.`);
+  }
+  return job;
 }
 
 /** JSON with object keys sorted, so equal values always hash equally. */

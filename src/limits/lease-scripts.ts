@@ -64,6 +64,22 @@ return {0, retryAfter, position, held}
 `;
 
 /**
+ * ARGV: holderId, limit, leaseTtlMs, waiterTtlMs. Takes a slot only if one is free for nobody
+ * else: fewer holders plus waiters than `limit`, and no cool-down. Never joins the line. Used for
+ * a run's extra (forEach) slots, which must not take a slot a waiting run is entitled to.
+ * Returns 1 when granted.
+ */
+export const TRY_ACQUIRE_FREE = `${NOW_AND_PURGE}
+local holderId = ARGV[1]
+local limit, ttl, waiterTtl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+if redis.call('PTTL', KEYS[4]) > 0 then return 0 end
+if redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2]) >= limit then return 0 end
+redis.call('ZADD', KEYS[1], now + ttl, holderId)
+${KEEP_KEYS_ALIVE}
+return 1
+`;
+
+/**
  * ARGV: holderId, leaseTtlMs. Extends a held lease. Returns {kept (0|1), coolingMs}: a lease that is
  * gone (expired or taken away) must be treated as lost; coolingMs > 0 means no request may start yet.
  */

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { AcquireRequest, AcquireResult, Lease, LeaseKey, TenantLimiter } from '../core/ports.js';
-import { ACQUIRE, COOL_DOWN, FORGET_WAITER, REFRESH, RELEASE, WOULD_GRANT } from './lease-scripts.js';
+import { ACQUIRE, COOL_DOWN, FORGET_WAITER, REFRESH, RELEASE, TRY_ACQUIRE_FREE, WOULD_GRANT } from './lease-scripts.js';
 
 export interface RedisLimiterOptions {
   redis: Redis;
@@ -31,6 +31,12 @@ export interface KeyState {
 }
 
 export interface RedisTenantLimiter extends TenantLimiter {
+  /**
+   * A further slot for a run that already holds one (forEach parallelism): granted only when it is
+   * free for nobody else (no run waits for the key, no cool-down); never waits and never joins the
+   * line. Undefined when not granted.
+   */
+  tryAcquireFree(key: LeaseKey, request: { holderId: string; limit: number }): Promise<Lease | undefined>;
   /** True when `waiterId` would be granted a slot right now (no slot is taken). */
   wouldGrant(key: LeaseKey, waiterId: string, limit: number): Promise<boolean>;
   /** The service asked this key to slow down: no slot is granted and no request starts for `ms`. */
@@ -50,6 +56,7 @@ interface LeaseCommands {
   exorunWouldGrant(...args: [...Keys, ...(string | number)[]]): Promise<number>;
   exorunForgetWaiter(...args: [...Keys, ...(string | number)[]]): Promise<number>;
   exorunCoolDown(...args: [...Keys, ...(string | number)[]]): Promise<number>;
+  exorunTryAcquireFree(...args: [...Keys, ...(string | number)[]]): Promise<number>;
 }
 
 /**
@@ -164,6 +171,13 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
       if (granted === 1) return { granted: true, lease: createLease(key, request) };
       return { granted: false, retryAfterMs, position };
     },
+    async tryAcquireFree(key, request) {
+      const [granted] = await Promise.all([
+        commands.exorunTryAcquireFree(...keysOf(key), request.holderId, request.limit, leaseTtlMs, waiterTtlMs),
+        redis.sadd(indexKey, `${key.tenant.toLowerCase()}|${key.service}`),
+      ]);
+      return granted === 1 ? createLease(key, { holderId: request.holderId, waiterId: request.holderId, limit: request.limit }) : undefined;
+    },
     async forgetWaiter(key, waiterId) {
       await commands.exorunForgetWaiter(...keysOf(key), waiterId);
     },
@@ -202,11 +216,17 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
 }
 
 function defineCommands(redis: Redis): void {
-  if ((redis as unknown as Partial<LeaseCommands>).exorunAcquire) return;
-  redis.defineCommand('exorunAcquire', { numberOfKeys: 4, lua: ACQUIRE });
-  redis.defineCommand('exorunRefresh', { numberOfKeys: 4, lua: REFRESH });
-  redis.defineCommand('exorunRelease', { numberOfKeys: 4, lua: RELEASE });
-  redis.defineCommand('exorunWouldGrant', { numberOfKeys: 4, lua: WOULD_GRANT });
-  redis.defineCommand('exorunForgetWaiter', { numberOfKeys: 4, lua: FORGET_WAITER });
-  redis.defineCommand('exorunCoolDown', { numberOfKeys: 4, lua: COOL_DOWN });
+  const scripts: Record<string, string> = {
+    exorunAcquire: ACQUIRE,
+    exorunRefresh: REFRESH,
+    exorunRelease: RELEASE,
+    exorunWouldGrant: WOULD_GRANT,
+    exorunForgetWaiter: FORGET_WAITER,
+    exorunCoolDown: COOL_DOWN,
+    exorunTryAcquireFree: TRY_ACQUIRE_FREE,
+  };
+  // One connection may serve several limiters: define each command once.
+  for (const [name, lua] of Object.entries(scripts)) {
+    if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: 4, lua });
+  }
 }

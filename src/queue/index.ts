@@ -1,6 +1,7 @@
 export { checkRedis, createRedisConnection, redactUrl, type ConnectionRole, type Redis } from './connection.js';
 export { findRedisServer, startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
-export { parseRunPayload, runPayloadSchema, tickPayloadSchema, type RunPayload, type TickPayload } from './payload.js';
+export { parseRunPayload, runPayloadSchema, runStepSchema, tickPayloadSchema, type RunPayload, type RunStep, type TickPayload } from './payload.js';
+export { createRunWindowStore, type RunWindowStore } from './run-windows.js';
 export {
   createRunQueue,
   DEFAULT_RUN_ATTEMPTS,
@@ -9,6 +10,7 @@ export {
   RUNS_QUEUE,
   TICKS_QUEUE,
   waitForRun,
+  type EnqueueResult,
   type RunQueue,
   type RunResult,
 } from './run-queue.js';

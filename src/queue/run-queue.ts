@@ -17,24 +17,66 @@ export interface RunQueue {
    * Adds a run. The run id is the BullMQ job id, so planning the same scheduled run twice (two
    * scheduler replicas, a retried tick) adds it once; `created` says whether this call added it.
    */
-  enqueue(payload: RunPayload, options?: { attempts?: number }): Promise<{ runId: string; created: boolean }>;
+  enqueue(payload: RunPayload, options?: { attempts?: number }): Promise<EnqueueResult>;
   close(): Promise<void>;
 }
 
+export interface EnqueueResult {
+  runId: string;
+  /** False when the run id was already queued, or when the overlap policy left the run out. */
+  created: boolean;
+  /** Set when the job's overlap policy (skip, queue-one) left the run out: what was in the way. */
+  skipped?: { reason: 'overlap'; policy: 'skip' | 'queue-one'; running: number; waiting: number };
+}
+
+/** States in which a run is finished for good; anything else still counts for the overlap policy. */
+const FINISHED_STATES: ReadonlySet<string> = new Set(['completed', 'failed', 'unknown']);
+
 export function createRunQueue(options: { connection: Redis; prefix: string }): RunQueue {
   const queue = new Queue(RUNS_QUEUE, { connection: options.connection, prefix: options.prefix });
+  const redis = options.connection;
+  // The runs of a job for a tenant that may still be open. BullMQ is the truth about their state;
+  // this set only says which ids to ask about, and finished ones are dropped whenever it is read.
+  const openRunsKey = (payload: RunPayload): string => `${options.prefix}:open-runs:{${payload.job}|${payload.tenant}}`;
+
+  async function openRuns(payload: RunPayload): Promise<{ running: number; waiting: number }> {
+    const key = openRunsKey(payload);
+    let running = 0;
+    let waiting = 0;
+    for (const id of await redis.smembers(key)) {
+      const existing = await Job.fromId(queue, id);
+      const state = existing ? await existing.getState() : 'unknown';
+      if (FINISHED_STATES.has(state)) await redis.srem(key, id);
+      else if (state === 'active') running += 1;
+      else waiting += 1;
+    }
+    return { running, waiting };
+  }
+
   return {
     queue,
     async enqueue(payload, enqueueOptions = {}) {
+      const policy = payload.definition.overlap;
+      // Not atomic with the add below: two planners racing for the same job and tenant at the same
+      // moment may both queue. Scheduled runs of one fire time share a run id, so that race needs
+      // two different fire times within milliseconds, which schedules of seconds or more never produce.
+      if (policy !== 'allow') {
+        const open = await openRuns(payload);
+        if ((policy === 'skip' && open.running + open.waiting > 0) || (policy === 'queue-one' && open.waiting > 0)) {
+          return { runId: payload.runId, created: false, skipped: { reason: 'overlap', policy, ...open } };
+        }
+      }
+      const retry = payload.definition.retry;
       const job = await queue.add(payload.job, payload, {
         jobId: payload.runId,
-        attempts: enqueueOptions.attempts ?? DEFAULT_RUN_ATTEMPTS,
-        backoff: { type: 'exponential', delay: 10_000, jitter: 0.3 },
+        attempts: enqueueOptions.attempts ?? retry.attempts ?? DEFAULT_RUN_ATTEMPTS,
+        backoff: { type: 'exponential', delay: retry.backoffMs, jitter: 0.3 },
         removeOnComplete: { age: 7 * 86_400, count: 10_000 },
         removeOnFail: { age: 30 * 86_400, count: 10_000 },
       });
       // BullMQ returns the existing job when the id is taken; its timestamp tells them apart.
       const created = (job.data as RunPayload).requestedAt === payload.requestedAt;
+      if (created && policy !== 'allow') await redis.sadd(openRunsKey(payload), payload.runId);
       return { runId: job.id ?? payload.runId, created };
     },
     close: () => queue.close(),

@@ -3,7 +3,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import type { ConfigSource } from '../config/config-source.js';
 import { createLifecycle } from '../core/lifecycle.js';
 import type { Logger } from '../core/logger.js';
-import { planRun } from '../jobs/plan.js';
+import { planRuns } from '../jobs/plan.js';
 import { createRedisConnection } from '../queue/connection.js';
 import { tickPayloadSchema } from '../queue/payload.js';
 import { createRunQueue, TICKS_QUEUE } from '../queue/run-queue.js';
@@ -70,10 +70,17 @@ export async function startSchedulerService(options: SchedulerServiceOptions): P
       logger.info({ job: parsed.data.job }, 'tick for a job that is no longer scheduled; skipped');
       return { skipped: 'job removed or disabled' };
     }
-    const plan = planRun(config, parsed.data.job, { trigger: 'schedule', firedAtMs, nowMs: Date.now() });
-    const { created } = await runs.enqueue(plan);
-    logger.info({ job: plan.job, tenant: plan.tenant, runId: plan.runId, created }, created ? 'run queued' : 'run already queued');
-    return { runId: plan.runId, created };
+    // One job scheduler per job, and each tick fans out into one run per tenant: reconcile stays one
+    // entry per job, and each run id carries its tenant and the fire time, so a repeated tick still
+    // queues each tenant's run once. Each run then waits for its own tenant's slot.
+    const queued: { runId: string; created: boolean }[] = [];
+    for (const plan of planRuns(config, parsed.data.job, { trigger: 'schedule', firedAtMs, nowMs: Date.now() })) {
+      const { created, skipped } = await runs.enqueue(plan);
+      const message = created ? 'run queued' : skipped ? `run skipped: overlap ${skipped.policy}` : 'run already queued';
+      logger.info({ job: plan.job, tenant: plan.tenant, runId: plan.runId, created, ...(skipped ? { skipped } : {}) }, message);
+      queued.push({ runId: plan.runId, created });
+    }
+    return { runs: queued };
   }
 
   const tickWorker = new Worker(TICKS_QUEUE, handleTick, { connection: workerConnection, prefix: options.prefix, concurrency: 4 });

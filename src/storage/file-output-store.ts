@@ -48,7 +48,7 @@ export function createFileOutputStore(options: FileOutputStoreOptions): OutputSt
 }
 
 async function beginRun(root: string, clock: Clock, csvDefaults: CsvDefaults, run: RunDescriptor): Promise<RunOutput> {
-  assertSafeComponents({ job: run.job, tenant: run.tenant, runId: run.runId, localDate: run.localDate });
+  assertSafeComponents({ job: run.job, tenant: run.tenant, runId: run.runId, localDate: run.localDate, ...(run.step === undefined ? {} : { step: run.step }) });
   if (run.attemptId !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(run.attemptId)) {
     throw new AppError('STORE_WRITE_FAILED', `attemptId ${JSON.stringify(run.attemptId)} must be letters, digits and '-'.`, { retryable: false });
   }
@@ -163,6 +163,10 @@ function createRunOutput(context: RunOutputContext): RunOutput {
         await writeEach((writer) => writer.encode(page), page.objects.length);
         tally.addPage(page);
       });
+    },
+
+    recordItem(outcome) {
+      tally.addItem(outcome);
     },
 
     commit() {

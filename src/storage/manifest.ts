@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { AppError } from '../core/errors.js';
-import type { CmdletPage, Manifest, ManifestFile, RunDescriptor, RunStatus } from '../core/ports.js';
+import type { CmdletPage, ItemOutcome, Manifest, ManifestFile, RunDescriptor, RunStatus } from '../core/ports.js';
 
 /**
  * How many cmdlet errors a manifest keeps. A cmdlet can report one error per object (a million
@@ -15,7 +15,11 @@ export const MANIFEST_ERRORS_LIMIT = 1000;
  */
 export interface RunTally {
   addPage(page: CmdletPage): void;
+  /** A forEach item finished; failures join `errors` under the same limit. */
+  addItem(outcome: ItemOutcome): void;
   warn(message: string): void;
+  /** Set once the first item is recorded: only forEach steps carry item counts. */
+  readonly items: { total: number; succeeded: number; failed: number } | undefined;
   readonly objectCount: number;
   readonly pageCount: number;
   readonly warnings: readonly string[];
@@ -32,19 +36,33 @@ export function createRunTally(): RunTally {
   let objectCount = 0;
   let pageCount = 0;
   let errorsDropped = 0;
+  let items: { total: number; succeeded: number; failed: number } | undefined;
+  const keepError = (error: unknown): void => {
+    if (errors.length < MANIFEST_ERRORS_LIMIT) errors.push(error);
+    else errorsDropped += 1;
+  };
   return {
     addPage(page) {
       pageCount += 1;
       objectCount += page.objects.length;
       for (const warning of page.warnings) warnings.add(warning);
-      for (const error of page.errors) {
-        if (errors.length < MANIFEST_ERRORS_LIMIT) errors.push(error);
-        else errorsDropped += 1;
-      }
+      for (const error of page.errors) keepError(error);
       if (page.requestId !== undefined && page.requestId !== '') requestIds.add(page.requestId);
+    },
+    addItem(outcome) {
+      items ??= { total: 0, succeeded: 0, failed: 0 };
+      items.total += 1;
+      if (outcome.ok) items.succeeded += 1;
+      else {
+        items.failed += 1;
+        keepError({ item: outcome.item, code: outcome.code, message: outcome.message });
+      }
     },
     warn(message) {
       warnings.add(message);
+    },
+    get items() {
+      return items === undefined ? undefined : { ...items };
     },
     get objectCount() {
       return objectCount;
@@ -103,6 +121,9 @@ export function buildManifest(input: ManifestInput): Manifest {
     ...(tally.errorsDropped === 0 ? {} : { errorsDropped: tally.errorsDropped }),
     requestIds: [...tally.requestIds],
     ...(input.failure === undefined ? {} : { failure: { code: input.failure.code, message: input.failure.message } }),
+    ...(run.step === undefined ? {} : { step: run.step }),
+    ...(run.window === undefined ? {} : { window: { ...run.window } }),
+    ...(tally.items === undefined ? {} : { items: tally.items }),
   };
 }
 

@@ -3,7 +3,7 @@ import { AppError } from '../core/errors.js';
 import { OUTPUT_FORMATS, type OutputFormat, type RunDescriptor } from '../core/ports.js';
 
 /** The parts of a run that decide where its output set lives. */
-export type RunLocation = Pick<RunDescriptor, 'job' | 'localDate' | 'runId'> & { attemptId?: string | undefined };
+export type RunLocation = Pick<RunDescriptor, 'job' | 'localDate' | 'runId'> & { attemptId?: string | undefined; step?: string | undefined };
 
 /** Final and temporary names of the files of one run, all in one folder. */
 export interface RunPaths {
@@ -47,8 +47,9 @@ export function assertSafeComponents(components: Readonly<Record<string, unknown
         { retryable: false, details: { [name]: value } },
       );
     }
-    if (name === 'runId' && value.toLowerCase().endsWith('.manifest')) {
-      throw new AppError(purpose.code, `Refusing to ${purpose.action}: runId ${JSON.stringify(value)} ends with '.manifest', which manifest file names use.`, {
+    // A step named `manifest` would make `<runId>.manifest` the base name of its data files.
+    if ((name === 'runId' && value.toLowerCase().endsWith('.manifest')) || (name === 'step' && value.toLowerCase() === 'manifest')) {
+      throw new AppError(purpose.code, `Refusing to ${purpose.action}: ${name} ${JSON.stringify(value)} would name data files like a manifest ('.manifest').`, {
         retryable: false,
         details: { [name]: value },
       });
@@ -58,7 +59,8 @@ export function assertSafeComponents(components: Readonly<Record<string, unknown
 
 export function runPaths(root: string, run: RunLocation): RunPaths {
   const folder = path.join(root, run.job, run.localDate);
-  const id = run.runId;
+  // A step of a job written with steps: has its own output set next to the run's other steps.
+  const id = run.step === undefined ? run.runId : `${run.runId}.${run.step}`;
   const dataName = (format: OutputFormat): string => `${id}.${format}`;
   const attempt = run.attemptId === undefined ? '' : `.${run.attemptId}`;
   const tempName = (name: string): string => `.${name}${attempt}.tmp`;
@@ -84,6 +86,6 @@ function isOwnSuffix(rest: string): boolean {
 
 /** Where the manifest of a run is (or will be) written. */
 export function manifestPath(root: string, run: RunLocation): string {
-  assertSafeComponents({ job: run.job, localDate: run.localDate, runId: run.runId });
+  assertSafeComponents({ job: run.job, localDate: run.localDate, runId: run.runId, ...(run.step === undefined ? {} : { step: run.step }) });
   return runPaths(path.resolve(root), run).manifestFile;
 }

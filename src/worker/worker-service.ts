@@ -9,6 +9,7 @@ import { createRedisTenantLimiter, type RedisTenantLimiter } from '../limits/red
 import type { ExorunMetrics } from '../core/metrics.js';
 import { createRedisConnection } from '../queue/connection.js';
 import { createRunQueue, RUNS_QUEUE } from '../queue/run-queue.js';
+import { createRunWindowStore } from '../queue/run-windows.js';
 import type { Simulator } from '../simulator/index.js';
 import { createFileOutputStore } from '../storage/index.js';
 import { createSessionStore } from '../auth/session-store.js';
@@ -105,6 +106,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
       },
     }),
     limiter,
+    windows: createRunWindowStore({ redis: client, prefix: options.prefix }),
     storeFor: (directory) => {
       let store = stores.get(directory);
       if (!store) {

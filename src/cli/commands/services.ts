@@ -1,7 +1,7 @@
 import { nextFireTimes } from '../../config/cron.js';
 import { AppError } from '../../core/errors.js';
 import type { ConfigSource } from '../../config/config-source.js';
-import { planRun } from '../../jobs/plan.js';
+import { planRuns } from '../../jobs/plan.js';
 import { createRedisConnection } from '../../queue/connection.js';
 import { createRunQueue } from '../../queue/run-queue.js';
 import { startSchedulerProcess } from '../../scheduler/main.js';
@@ -125,7 +125,13 @@ function describeSchedule(runtime: Runtime, source: ConfigSource): void {
   for (const job of Object.values(config.jobs)) {
     const next = job.enabled && job.schedule ? new Date(nextFireTimes(job.schedule, job.timezone, 1)[0] ?? 0).toISOString() : undefined;
     runtime.logger.info(
-      { job: job.name, tenant: job.tenant, cmdlet: job.cmdlet, next: next ?? (job.enabled ? 'manual only' : 'disabled'), output: job.output.directory },
+      {
+        job: job.name,
+        tenant: job.tenants.join(','),
+        cmdlet: job.steps.map((step) => step.cmdlet).join(' → '),
+        next: next ?? (job.enabled ? 'manual only' : 'disabled'),
+        output: job.output.directory,
+      },
       'job',
     );
   }
@@ -137,9 +143,10 @@ async function runEveryJobNow(runtime: Runtime, source: ConfigSource, redisUrl: 
   const runs = createRunQueue({ connection, prefix: runtime.env.EXORUN_PREFIX });
   try {
     for (const job of Object.values(config.jobs).filter((candidate) => candidate.enabled)) {
-      const plan = planRun(config, job.name, { trigger: 'manual', nowMs: Date.now() });
-      await runs.enqueue(plan);
-      runtime.logger.info({ job: job.name, runId: plan.runId }, '--run-now: run queued');
+      for (const plan of planRuns(config, job.name, { trigger: 'manual', nowMs: Date.now() })) {
+        await runs.enqueue(plan);
+        runtime.logger.info({ job: job.name, tenant: plan.tenant, runId: plan.runId }, '--run-now: run queued');
+      }
     }
   } finally {
     await runs.close();

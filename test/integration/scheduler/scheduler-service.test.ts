@@ -114,7 +114,7 @@ describe('scheduler service', () => {
     await writeFile(file, jobs('  nightly: { schedule: "0 2 * * *", tenant: nobody, cmdlet: Get-Mailbox }\n'));
     const reloaded = await started[0]!.source.reload();
     expect(reloaded).toBe(false);
-    expect(started[0]!.source.current().jobs['nightly']?.tenant).toBe('demo');
+    expect(started[0]!.source.current().jobs['nightly']?.tenants).toEqual(['demo']);
     expect(await schedulerIds()).toEqual(['nightly']);
   });
 

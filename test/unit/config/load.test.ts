@@ -37,7 +37,7 @@ describe('jobs.yaml loading', () => {
       "jobs.yaml:17:14 jobs.inventory.service: must be one of exo, ipps; got 'exchange'",
       "jobs.yaml:21:13 jobs.cleanup.cmdlet: 'Remove-Mailbox' can change the tenant; only Get-, Search-, Test-, Export- cmdlets run without allowWrite: true on the job",
       "jobs.yaml:23:5 jobs.cleanup.outputs: unknown key 'outputs' (did you mean 'output'?)",
-      'jobs.yaml:24:3 jobs.nothing.cmdlet: is required',
+      'jobs.yaml:24:3 jobs.nothing.cmdlet: is required (or steps: a list of cmdlets run in order)',
     ]);
   });
 
@@ -120,11 +120,15 @@ jobs:
     });
     expect(config.jobs['inventory']).toMatchObject({
       timezone: 'Europe/Berlin',
-      service: 'exo',
+      tenants: ['contoso'],
+      steps: [{ name: 'Get-Mailbox', service: 'exo', cmdlet: 'Get-Mailbox', parameters: {}, formats: ['jsonl', 'csv'], pageSize: 1000 }],
+      namedSteps: false,
       enabled: true,
-      pageSize: 1000,
       timeoutMs: 3_600_000,
       allowWrite: false,
+      overlap: 'allow',
+      maxItemFailures: { count: 0 },
+      retry: { attempts: 3, backoffMs: 10_000 },
       output: { directory: '/srv/reports', formats: ['jsonl', 'csv'] },
     });
     expect(config.outputDirectory).toBe('/etc/exorun/outputs');

@@ -36,19 +36,28 @@ describe('planRun', () => {
     expect(run.scheduledFor).toBeUndefined();
   });
 
-  it('produces a valid version 1 queue payload with the definition snapshot and no secrets', () => {
+  it('produces a valid version 2 queue payload with the definition snapshot and no secrets', () => {
     const run = planRun(config, 'inventory', { trigger: 'manual', nowMs: 0, nonce: 'x' });
     expect(runPayloadSchema.parse(run)).toEqual(run);
     expect(run.definition).toEqual({
-      service: 'exo',
-      cmdlet: 'Get-Mailbox',
-      parameters: { ResultSize: 'Unlimited', RecipientTypeDetails: ['UserMailbox', 'SharedMailbox'] },
-      select: ['DisplayName'],
-      formats: ['jsonl', 'csv'],
-      pageSize: 1000,
+      steps: [
+        {
+          name: 'Get-Mailbox',
+          service: 'exo',
+          cmdlet: 'Get-Mailbox',
+          parameters: { ResultSize: 'Unlimited', RecipientTypeDetails: ['UserMailbox', 'SharedMailbox'] },
+          select: ['DisplayName'],
+          formats: ['jsonl', 'csv'],
+          pageSize: 1000,
+        },
+      ],
+      namedSteps: false,
       timeoutMs: 3_600_000,
       timezone: 'Europe/Berlin',
       allowWrite: false,
+      maxItemFailures: { count: 0 },
+      overlap: 'allow',
+      retry: { attempts: 3, backoffMs: 10_000 },
     });
   });
 
