@@ -13,6 +13,7 @@ import {
   type JobConfig,
   type TenantConfig,
 } from './model.js';
+import { normalizeOperatorSettings, type OperatorJobSettings } from './operator.js';
 import { EXCHANGE_MODULE_CLIENT_ID, type JobInput, type JobsFile, type TenantInput } from './schema.js';
 
 /** Applies defaults, resolves paths against the file's folder and freezes the result. */
@@ -32,12 +33,14 @@ export function normalizeConfig(file: JobsFile, absolutePath: string): ExorunCon
 
   const jobs: Record<string, JobConfig> = {};
   for (const [name, job] of Object.entries(file.jobs)) {
-    jobs[name] = normalizeJob(name, job, baseDir, {
+    const base = normalizeJob(name, job, baseDir, {
       timezone: defaults.timezone ?? DEFAULT_TIMEZONE,
       outputDir: defaultOutputDir,
       formats: defaultFormats,
       pageSize: defaults.pageSize ?? DEFAULT_PAGE_SIZE,
     });
+    const csv = job.output?.csv ?? defaults.output?.csv;
+    jobs[name] = { ...base, ...normalizeOperatorSettings(job, defaults), ...(csv === undefined ? {} : { output: { ...base.output, csv: { ...csv } } }) };
   }
 
   return deepFreeze({ file: absolutePath, version: 1, outputDirectory: defaultOutputDir, tenants, jobs });
@@ -100,7 +103,7 @@ function normalizeJob(
   job: JobInput,
   baseDir: string,
   defaults: { timezone: string; outputDir: string; formats: readonly OutputFormat[]; pageSize: number },
-): JobConfig {
+): Omit<JobConfig, keyof OperatorJobSettings> {
   return {
     name,
     ...(job.description === undefined ? {} : { description: job.description }),

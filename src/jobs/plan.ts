@@ -15,6 +15,8 @@ export interface RunDefinition {
   timeoutMs: number;
   timezone: string;
   allowWrite: boolean;
+  /** CSV writer settings (byte order mark, flattening), when the job sets any. */
+  csv?: { bom?: boolean; flatten?: boolean };
 }
 
 /** A run ready to be queued (the queue's payload version 1 has exactly this shape). */
@@ -41,6 +43,7 @@ export function definitionOf(job: JobConfig): RunDefinition {
     timeoutMs: job.timeoutMs,
     timezone: job.timezone,
     allowWrite: job.allowWrite,
+    ...(job.output.csv === undefined ? {} : { csv: { ...job.output.csv } }),
   };
 }
 

@@ -26,6 +26,7 @@ export const runPayloadSchema = z.object({
     timeoutMs: z.number().int().positive(),
     timezone: z.string(),
     allowWrite: z.boolean(),
+    csv: z.object({ bom: z.boolean().optional(), flatten: z.boolean().optional() }).optional(),
   }),
   /** Hash of the definition, for logs and change detection. */
   definitionHash: z.string(),

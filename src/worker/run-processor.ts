@@ -161,6 +161,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       parameters: definition.parameters,
       ...(definition.select === undefined ? {} : { select: definition.select }),
       formats: definition.formats as RunOutputFormats,
+      ...(definition.csv === undefined ? {} : { csv: definition.csv }),
       ...(payload.scheduledFor === undefined ? {} : { scheduledFor: payload.scheduledFor }),
       localDate: folderDate,
       attempt: job.attemptsMade + 1,
