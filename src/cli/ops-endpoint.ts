@@ -75,7 +75,10 @@ export function createOpsEndpoint(runtime: Runtime, redisUrl: string, defaultPor
           logger: runtime.logger,
           ...(token !== undefined && dashboardQueues ? { routes: createDashboardRoute({ queues: dashboardQueues, token }) } : {}),
         });
-        runtime.logger.info({ url: `${server.url}/dashboard` }, token === undefined ? 'dashboard off (set EXORUN_DASHBOARD_TOKEN to serve it)' : 'dashboard on (bearer token)');
+        runtime.logger.info(
+          { url: `${server.url}/dashboard` },
+          token === undefined ? 'dashboard off (set EXORUN_DASHBOARD_TOKEN to serve it)' : 'dashboard on (bearer token)',
+        );
       } catch (error) {
         // The default port of `up` may be taken by another exorun; that must not stop the work.
         if (runtime.env.EXORUN_HTTP_PORT === undefined && (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {

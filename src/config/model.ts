@@ -70,7 +70,11 @@ export interface JobConfig extends OperatorJobSettings {
   readonly cmdlet: string;
   readonly parameters: Readonly<Record<string, unknown>>;
   readonly select?: readonly string[];
-  readonly output: { readonly directory: string; readonly formats: readonly OutputFormat[]; readonly csv?: { readonly bom?: boolean; readonly flatten?: boolean } };
+  readonly output: {
+    readonly directory: string;
+    readonly formats: readonly OutputFormat[];
+    readonly csv?: { readonly bom?: boolean; readonly flatten?: boolean };
+  };
   readonly pageSize: number;
   readonly timeoutMs: number;
   readonly allowWrite: boolean;

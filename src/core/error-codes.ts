@@ -59,6 +59,8 @@ export const ERROR_CODES = {
   STORE_READ_FAILED: { retryable: false, summary: 'A stored manifest or output file could not be read.' },
   RUN_TIMEOUT: { retryable: true, summary: 'The run exceeded its time limit and was aborted.' },
   RUN_ABORTED: { retryable: true, summary: 'The run was aborted by a shutdown; it will be picked up again.' },
+  RUN_NOT_FOUND: { retryable: false, summary: 'A command names a run id the run history does not hold (never recorded, or older than the history keeps).' },
+  OUTPUT_NOT_FOUND: { retryable: false, summary: 'A job has no stored run (or no file in the asked format) to show.' },
   SIMULATOR_UNAVAILABLE: { retryable: true, summary: 'The simulated tenant could not be provisioned or reached.' },
   INTERNAL: { retryable: false, summary: 'An unexpected internal error; the message and cause say more.' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;

@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { NotificationEvent, WebhookConfig } from '../config/operator.js';
 import type { Logger } from '../core/logger.js';
 import { backoffMs, sleep } from '../core/time.js';
@@ -32,9 +34,12 @@ export interface NotifierOptions {
   backoffBaseMs?: number;
   /** Per request. Default 10 s. */
   timeoutMs?: number;
-  /** For tests; defaults to the global fetch. */
-  fetch?: typeof fetch;
+  /** For tests; defaults to a plain node:http(s) POST. */
+  post?: PostJson;
 }
+
+/** POSTs a JSON body and resolves with the status code (redirects are not followed). */
+export type PostJson = (url: string, body: string, timeoutMs: number) => Promise<number>;
 
 export interface Notifier {
   /**
@@ -48,7 +53,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
   const attempts = Math.max(1, options.attempts ?? 4);
   const backoffBaseMs = options.backoffBaseMs ?? 1_000;
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const doFetch = options.fetch ?? fetch;
+  const post = options.post ?? postJson;
   const logger = options.logger.child({ component: 'notify' });
 
   async function send(webhook: WebhookConfig, notification: RunNotification): Promise<void> {
@@ -67,22 +72,14 @@ export function createNotifier(options: NotifierOptions): Notifier {
     for (let attempt = 1; attempt <= attempts; attempt += 1) {
       let problem: string;
       try {
-        const response = await doFetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'user-agent': 'exorun' },
-          body,
-          signal: AbortSignal.timeout(timeoutMs),
-          redirect: 'error',
-        });
-        // The body is not read on purpose beyond draining it: it may echo the URL's secret.
-        await response.arrayBuffer().catch(() => undefined);
-        if (response.ok) {
+        const status = await post(url, body, timeoutMs);
+        if (status >= 200 && status < 300) {
           logger.info({ ...context, attempt }, 'webhook sent');
           return;
         }
-        problem = `HTTP ${response.status}`;
+        problem = `HTTP ${status}`;
         // A 4xx other than 408/429 will not get better by retrying (bad URL, payload refused).
-        if (response.status < 500 && response.status !== 408 && response.status !== 429) attempt = attempts;
+        if (status < 500 && status !== 408 && status !== 429) attempt = attempts;
       } catch (error) {
         problem = error instanceof Error ? `${error.name}` : 'error';
       }
@@ -101,6 +98,30 @@ export function createNotifier(options: NotifierOptions): Notifier {
       await Promise.all(wanted.map((webhook) => send(webhook, notification).catch(() => undefined)));
     },
   };
+}
+
+function postJson(url: string, body: string, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const request = send(
+      target,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'user-agent': 'exorun' },
+        timeout: timeoutMs,
+      },
+      (response) => {
+        // Drained, never logged: a receiver's answer may echo the URL's secret.
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+        response.on('error', reject);
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error('webhook request timed out')));
+    request.on('error', reject);
+    request.end(body);
+  });
 }
 
 /** Scheme and host only: the path and query of a webhook URL usually hold its secret. */
@@ -136,7 +157,14 @@ export function renderPayload(format: WebhookConfig['format'], notification: Run
             type: 'AdaptiveCard',
             version: '1.4',
             body: [
-              { type: 'TextBlock', size: 'Medium', weight: 'Bolder', text: title, wrap: true, color: notification.event === 'warnings' ? 'Warning' : 'Attention' },
+              {
+                type: 'TextBlock',
+                size: 'Medium',
+                weight: 'Bolder',
+                text: title,
+                wrap: true,
+                color: notification.event === 'warnings' ? 'Warning' : 'Attention',
+              },
               { type: 'TextBlock', text: notification.summary, wrap: true },
               { type: 'FactSet', facts: facts.map(([name, value]) => ({ title: name, value })) },
             ],

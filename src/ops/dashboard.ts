@@ -57,7 +57,7 @@ export function createDashboardRoute(options: DashboardOptions): (request: Incom
       response.once('close', resolve);
       app(request, response, (error?: unknown) => {
         if (error) {
-          reject(error instanceof Error ? error : new Error(String(error)));
+          reject(error instanceof Error ? error : new Error('dashboard route failed'));
           return;
         }
         if (!response.headersSent) {

@@ -109,9 +109,11 @@ export function createRunHistory(options: RunHistoryOptions): RunHistory {
   const serialized = <T>(runId: string, task: () => Promise<T>): Promise<T> => {
     const next = (chains.get(runId) ?? Promise.resolve()).catch(() => undefined).then(task);
     chains.set(runId, next);
-    void next.finally(() => {
-      if (chains.get(runId) === next) chains.delete(runId);
-    }).catch(() => undefined);
+    void next
+      .finally(() => {
+        if (chains.get(runId) === next) chains.delete(runId);
+      })
+      .catch(() => undefined);
     return next;
   };
 

@@ -119,7 +119,14 @@ export function createMissedRunWatchdog(options: MissedRunWatchdogOptions): Miss
         logger.warn({ job: missed.job, tenant: missed.tenant, runId: missed.runId, scheduledFor: missed.scheduledFor }, `missed run: ${summary}`);
         const webhooks = config.jobs[missed.job]?.notify ?? [];
         if (options.notifier && webhooks.length > 0) {
-          await options.notifier.notify(webhooks, { event: 'missed', job: missed.job, tenant: missed.tenant, runId: missed.runId, scheduledFor: missed.scheduledFor, summary });
+          await options.notifier.notify(webhooks, {
+            event: 'missed',
+            job: missed.job,
+            tenant: missed.tenant,
+            runId: missed.runId,
+            scheduledFor: missed.scheduledFor,
+            summary,
+          });
         }
       }
       return found;

@@ -67,7 +67,10 @@ export function startOperatorTasks(options: OperatorTasksOptions): OperatorTasks
       for (const result of results) {
         if (!result.result) logger.warn({ job: result.job, err: result.error }, 'daily prune failed for a job');
         else if (result.result.removed.length > 0 || result.result.orphans.length > 0) {
-          logger.info({ job: result.job, removed: result.result.removed.length, orphans: result.result.orphans.length, bytesFreed: result.result.bytesFreed }, 'daily prune');
+          logger.info(
+            { job: result.job, removed: result.result.removed.length, orphans: result.result.orphans.length, bytesFreed: result.result.bytesFreed },
+            'daily prune',
+          );
         }
       }
     };
@@ -103,10 +106,7 @@ export interface JobPruneResult {
 }
 
 /** Applies every job's `retention` (jobs without one are left alone). Used by `exorun prune` too. */
-export async function pruneConfiguredJobs(
-  config: ExorunConfig,
-  options: { job?: string; dryRun?: boolean; nowMs?: number } = {},
-): Promise<JobPruneResult[]> {
+export async function pruneConfiguredJobs(config: ExorunConfig, options: { job?: string; dryRun?: boolean; nowMs?: number } = {}): Promise<JobPruneResult[]> {
   const jobs: JobConfig[] = Object.values(config.jobs).filter((job) => job.retention !== undefined && (options.job === undefined || job.name === options.job));
   const results: JobPruneResult[] = [];
   for (const job of jobs) {

@@ -26,7 +26,7 @@ const QUOTED_WARNINGS = 5;
 export function attachRunEvents(options: RunEventsOptions): void {
   const { worker, history, logger } = options;
 
-  const identity = (job: Job): Pick<RunHistoryEntry, 'runId' | 'job' | 'tenant'> & Partial<RunHistoryEntry> | undefined => {
+  const identity = (job: Job): (Pick<RunHistoryEntry, 'runId' | 'job' | 'tenant'> & Partial<RunHistoryEntry>) | undefined => {
     const data = job.data as { runId?: unknown; job?: unknown; tenant?: unknown; trigger?: unknown; scheduledFor?: unknown };
     if (typeof data.runId !== 'string' || typeof data.job !== 'string' || typeof data.tenant !== 'string') return undefined;
     return {
@@ -147,5 +147,5 @@ export function attachRunEvents(options: RunEventsOptions): void {
 /** BullMQ keeps `CODE: message` (see run-processor's describe()); split it back. */
 function splitReason(reason: string): { code?: string; message: string } {
   const match = /^([A-Z][A-Z0-9_]+): ([\s\S]*)$/.exec(reason);
-  return match ? { code: match[1] as string, message: match[2] as string } : { message: reason };
+  return match ? { code: match[1], message: match[2] as string } : { message: reason };
 }

@@ -141,7 +141,13 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) logger.error({ runId: job.id, reason: error.message }, 'run failed');
   });
   // Run history and notifications follow the worker's events (see run-events.ts).
-  attachRunEvents({ worker, history: createRunHistory({ redis: client, prefix: options.prefix }), config: options.config, logger, ...(options.notifier ? { notifier: options.notifier } : {}) });
+  attachRunEvents({
+    worker,
+    history: createRunHistory({ redis: client, prefix: options.prefix }),
+    config: options.config,
+    logger,
+    ...(options.notifier ? { notifier: options.notifier } : {}),
+  });
   await worker.waitUntilReady();
   logger.info({ concurrency: options.concurrency }, 'worker ready');
 

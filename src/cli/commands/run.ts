@@ -6,12 +6,16 @@ import { planRun } from '../../jobs/plan.js';
 import { createRedisConnection } from '../../queue/connection.js';
 import { createRunQueue, waitForRun } from '../../queue/run-queue.js';
 import type { RunSummary } from '../../worker/run-processor.js';
+import { watchRunProgress } from '../../queue/run-progress.js';
+import { createProgressReporter } from '../progress-line.js';
 import { createRuntime, resolveRedis, type GlobalOptions } from '../runtime.js';
 
 export interface RunCommandOptions extends GlobalOptions {
   wait?: boolean;
   timeout: string;
   json?: boolean;
+  /** False with --no-progress. */
+  progress?: boolean;
 }
 
 /** `exorun run <job>`: queues one run now; with --wait, waits for it and exits 0 or 1. */
@@ -35,7 +39,17 @@ export async function runCommand(jobName: string, options: RunCommandOptions): P
       if (options.json) process.stdout.write(`${JSON.stringify({ runId: plan.runId, queued: true })}\n`);
       return 0;
     }
-    const result = await waitForRun({ connection, prefix: runtime.env.EXORUN_PREFIX, runId: plan.runId, timeoutMs });
+    const reporter =
+      options.progress === false
+        ? undefined
+        : createProgressReporter({ runId: plan.runId, tty: process.stderr.isTTY === true, write: (text) => process.stderr.write(text) });
+    const watch = reporter
+      ? await watchRunProgress({ connection, prefix: runtime.env.EXORUN_PREFIX, runId: plan.runId, onEvent: (event) => reporter.handle(event) })
+      : undefined;
+    const result = await waitForRun({ connection, prefix: runtime.env.EXORUN_PREFIX, runId: plan.runId, timeoutMs }).finally(async () => {
+      reporter?.finish();
+      await watch?.close();
+    });
     if (result.state === 'failed') {
       if (options.json) process.stdout.write(`${JSON.stringify({ runId: plan.runId, status: 'failed', reason: result.failedReason })}\n`);
       else process.stderr.write(`run ${plan.runId} failed: ${result.failedReason ?? 'unknown reason'}\n`);
