@@ -42,10 +42,11 @@ export function createProgressReporter(options: { runId: string; tty: boolean; w
       }
       state = describe(event, state);
       if (options.tty) render();
-      else
+      else {
         options.write(
           `${JSON.stringify({ event: 'progress', runId: options.runId, at: new Date(now()).toISOString(), elapsedMs: now() - startedMs, ...event })}\n`,
         );
+      }
     },
     finish() {
       if (timer) clearInterval(timer);
