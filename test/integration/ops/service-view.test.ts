@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConfigSource } from '../../../src/config/config-source.js';
 import { loadConfigFile } from '../../../src/config/load.js';
@@ -23,6 +24,20 @@ import { testRedisUrl, uniquePrefix } from '../../support/redis.js';
 
 const execFileAsync = promisify(execFile);
 const TOKEN = 'test-dashboard-token-0123456789';
+
+/** A GET that never follows redirects: status, headers and body text. */
+async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; header: (name: string) => string | undefined; text: string }> {
+  const response = await request(url, { headers });
+  const text = await response.body.text();
+  return {
+    status: response.statusCode,
+    header: (name) => {
+      const value = response.headers[name];
+      return Array.isArray(value) ? value.join(', ') : value;
+    },
+    text,
+  };
+}
 
 function findChromium(): string | undefined {
   const candidates = [process.env['CHROMIUM_PATH'], '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
@@ -81,42 +96,42 @@ jobs:
   });
 
   it('serves Prometheus metrics with exorun and BullMQ series, and a ready /readyz', async () => {
-    const metrics = await fetch(`${base}/metrics`);
+    const metrics = await get(`${base}/metrics`);
     expect(metrics.status).toBe(200);
-    const text = await metrics.text();
+    const text = metrics.text;
     expect(text).toMatch(/^exorun_process_/m);
     expect(text).toMatch(/^bullmq_job_count\{.*queue="runs".*\} \d+/m);
     expect(text).toMatch(/^bullmq_job_count\{.*queue="ticks".*\} \d+/m);
 
     const ready = await eventually(
       async () => {
-        const response = await fetch(`${base}/readyz`);
-        return response.status === 200 ? ((await response.json()) as { ok: boolean; checks: { name: string; ok: boolean }[] }) : undefined;
+        const response = await get(`${base}/readyz`);
+        return response.status === 200 ? (JSON.parse(response.text) as { ok: boolean; checks: { name: string; ok: boolean }[] }) : undefined;
       },
       20_000,
       '/readyz to answer 200',
     );
     expect(ready.ok).toBe(true);
     expect(ready.checks.map((check) => check.name).sort()).toEqual(['redis', 'schedules', 'worker']);
-    expect((await fetch(`${base}/livez`)).status).toBe(200);
+    expect((await get(`${base}/livez`)).status).toBe(200);
   });
 
   it('keeps the dashboard behind the token', async () => {
-    expect((await fetch(`${base}/dashboard/`)).status).toBe(401);
-    expect((await fetch(`${base}/dashboard/`, { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status).toBe(401);
-    expect((await fetch(`${base}/dashboard?token=wrong`, { redirect: 'manual' })).status).toBe(401);
-    const api = await fetch(`${base}/dashboard/api/queues`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect((await get(`${base}/dashboard/`)).status).toBe(401);
+    expect((await get(`${base}/dashboard/`, { authorization: 'Bearer wrong-token-wrong-token' })).status).toBe(401);
+    expect((await get(`${base}/dashboard?token=wrong`)).status).toBe(401);
+    const api = await get(`${base}/dashboard/api/queues`, { authorization: `Bearer ${TOKEN}` });
     expect(api.status).toBe(200);
-    const body = (await api.json()) as { queues: { name: string }[] };
+    const body = JSON.parse(api.text) as { queues: { name: string }[] };
     expect(body.queues.map((queue) => queue.name).sort()).toEqual(['runs', 'ticks']);
 
-    const login = await fetch(`${base}/dashboard?token=${TOKEN}`, { redirect: 'manual' });
+    const login = await get(`${base}/dashboard?token=${TOKEN}`);
     expect(login.status).toBe(303);
-    expect(login.headers.get('location')).toBe('/dashboard');
-    const cookie = login.headers.get('set-cookie') ?? '';
+    expect(login.header('location')).toBe('/dashboard');
+    const cookie = login.header('set-cookie') ?? '';
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).not.toContain(TOKEN);
-    const withCookie = await fetch(`${base}/dashboard/api/queues`, { headers: { cookie: cookie.split(';')[0]! } });
+    const withCookie = await get(`${base}/dashboard/api/queues`, { cookie: cookie.split(';')[0]! });
     expect(withCookie.status).toBe(200);
   });
 
@@ -127,7 +142,7 @@ jobs:
       return;
     }
     // Bull Board renders in the browser: the server's HTML does not name the queues.
-    const served = await (await fetch(`${base}/dashboard/`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    const served = (await get(`${base}/dashboard/`, { authorization: `Bearer ${TOKEN}` })).text;
     expect(served).not.toContain('/dashboard/queue/ticks');
 
     const profile = await mkdtemp(path.join(os.tmpdir(), 'exorun-chromium-'));
