@@ -46,7 +46,10 @@ module.exports = {
     onlyImports('storage', []),
     onlyImports('queue', []),
     onlyImports('simulator', []),
-    onlyImports('scheduler', ['config', 'jobs', 'queue']),
+    // Notifications (webhooks): sent by workers (failed runs) and the scheduler (missed runs).
+    onlyImports('notify', ['config']),
+    // storage: the daily retention prune; notify: missed-run alerts (both run by the scheduler).
+    onlyImports('scheduler', ['config', 'jobs', 'queue', 'storage', 'notify']),
     // Operator surfaces (HTTP endpoint, health, status): read-only views over queues and limits.
     onlyImports('ops', ['config', 'queue', 'limits']),
     {

@@ -10,6 +10,7 @@ import { simulateApproveCommand } from './commands/simulate-approve.js';
 import { loginCommand, logoutCommand, sessionsCommand } from './commands/sessions.js';
 import { validateCommand } from './commands/validate.js';
 import { statusCommand } from './commands/status.js';
+import { outputCommand, pruneCommand, runsCommand, showCommand } from './commands/history.js';
 
 const program = new Command();
 
@@ -60,6 +61,7 @@ program
   .option('--json', 'print the result as JSON')
   .option('--dry-run', 'print the calls the run would make (tenants, cmdlets, parameters, first forEach items) and make none')
   .option('--tenant <name>', 'only this tenant of a job that runs for several')
+  .option('--no-progress', 'with --wait, no live progress (a line on a terminal, JSON events on stderr otherwise)')
   .action(async (job: string, options: Record<string, unknown>) => finish(await runCommand(job, { ...program.opts(), ...options })));
 
 program
@@ -67,6 +69,41 @@ program
   .description('queued runs, and per tenant and service: slot holders, waiters and throttling cool-down')
   .option('--json', 'print JSON')
   .action(async (options: Record<string, unknown>) => finish(await statusCommand({ ...program.opts(), ...options })));
+
+program
+  .command('runs')
+  .description('recent runs from the run history: run, job, tenant, status, started, duration, objects')
+  .argument('[job]', 'only runs of this job')
+  .option('-n, --limit <n>', 'how many', '20')
+  .option('--json', 'print JSON')
+  .action(async (job: string | undefined, options: Record<string, unknown>) => finish(await runsCommand(job, { ...program.opts(), ...options })));
+
+program
+  .command('show')
+  .description('one run: status, timing, error, files with sizes and hashes, warnings, request ids')
+  .argument('<run>', 'run id (from `exorun runs`)')
+  .option('--json', 'print JSON')
+  .action(async (run: string, options: Record<string, unknown>) => finish(await showCommand(run, { ...program.opts(), ...options })));
+
+program
+  .command('output')
+  .description("write a run's output file to stdout (default: the latest successful run, its first format)")
+  .argument('<job>', 'job name from jobs.yaml')
+  .argument('[run]', 'run id instead of the latest')
+  .option('--latest', 'the newest successful run (the default when no run id is given)')
+  .option('--format <format>', 'jsonl, csv, json or clixml')
+  .option('--path', 'print the file path instead of the content')
+  .action(async (job: string, run: string | undefined, options: Record<string, unknown>) =>
+    finish(await outputCommand(job, run, { ...program.opts(), ...options })),
+  );
+
+program
+  .command('prune')
+  .description("remove old runs' files by each job's retention (keepRuns / keepDays); the scheduler also does this daily")
+  .argument('[job]', 'only this job')
+  .option('--dry-run', 'list what would be removed, remove nothing')
+  .option('--json', 'print JSON')
+  .action(async (job: string | undefined, options: Record<string, unknown>) => finish(await pruneCommand(job, { ...program.opts(), ...options })));
 
 program
   .command('login')

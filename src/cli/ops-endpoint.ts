@@ -3,6 +3,8 @@ import { createMetrics, type ExorunMetrics } from '../core/metrics.js';
 import { startOpsServer, type OpsServer, type ReadinessCheck } from '../ops/http-server.js';
 import { checkRedis, createRedisConnection, redactUrl } from '../queue/connection.js';
 import { queuePrometheusText } from '../queue/run-queue.js';
+import { openQueues, type OpenQueues } from '../queue/queues.js';
+import { createDashboardRoute } from '../ops/dashboard.js';
 import type { SchedulerService } from '../scheduler/scheduler-service.js';
 import type { WorkerService } from '../worker/worker-service.js';
 
@@ -23,6 +25,7 @@ export function createOpsEndpoint(runtime: Runtime, redisUrl: string, defaultPor
   const metrics = createMetrics();
   const port = runtime.env.EXORUN_HTTP_PORT ?? defaultPort;
   let server: OpsServer | undefined;
+  let dashboardQueues: OpenQueues | undefined;
   const connection = createRedisConnection(redisUrl, 'client', 'exorun-ops');
   connection.on('error', () => undefined);
 
@@ -60,6 +63,8 @@ export function createOpsEndpoint(runtime: Runtime, redisUrl: string, defaultPor
           },
         });
       }
+      const token = runtime.env.EXORUN_DASHBOARD_TOKEN;
+      if (token !== undefined) dashboardQueues = openQueues({ connection, prefix: runtime.env.EXORUN_PREFIX });
       try {
         server = await startOpsServer({
           host: runtime.env.EXORUN_HTTP_HOST,
@@ -68,7 +73,12 @@ export function createOpsEndpoint(runtime: Runtime, redisUrl: string, defaultPor
           extraMetrics: () => queuePrometheusText({ connection, prefix: runtime.env.EXORUN_PREFIX }),
           readiness,
           logger: runtime.logger,
+          ...(token !== undefined && dashboardQueues ? { routes: createDashboardRoute({ queues: dashboardQueues, token }) } : {}),
         });
+        runtime.logger.info(
+          { url: `${server.url}/dashboard` },
+          token === undefined ? 'dashboard off (set EXORUN_DASHBOARD_TOKEN to serve it)' : 'dashboard on (bearer token)',
+        );
       } catch (error) {
         // The default port of `up` may be taken by another exorun; that must not stop the work.
         if (runtime.env.EXORUN_HTTP_PORT === undefined && (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
@@ -80,6 +90,7 @@ export function createOpsEndpoint(runtime: Runtime, redisUrl: string, defaultPor
     },
     async close() {
       await server?.close();
+      await dashboardQueues?.close();
       connection.disconnect();
     },
   };

@@ -27,6 +27,8 @@ const envSchema = z.object({
   /** Port of the operator endpoint (/metrics, /livez, /readyz); `up` uses 9464 when unset, 0 turns it off. */
   EXORUN_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
   EXORUN_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Bearer token of the Bull Board dashboard at /dashboard on the operator endpoint; unset: no dashboard. */
+  EXORUN_DASHBOARD_TOKEN: z.string().min(16, { message: 'must be at least 16 characters (e.g. `openssl rand -hex 24`)' }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -1,4 +1,5 @@
 import type { CloudName, OutputFormat, SecretRef, ServiceName } from '../core/ports.js';
+import type { OperatorJobSettings } from './operator.js';
 
 export type { SecretRef } from '../core/ports.js';
 
@@ -57,7 +58,7 @@ export interface TenantConfig {
   readonly simulator?: SimulatedTenantConfig;
 }
 
-export interface JobConfig {
+export interface JobConfig extends OperatorJobSettings {
   readonly name: string;
   readonly description?: string;
   readonly enabled: boolean;
@@ -73,7 +74,11 @@ export interface JobConfig {
    * `<runId>.<step>`. A single-cmdlet job keeps the plain `<runId>` names.
    */
   readonly namedSteps: boolean;
-  readonly output: { readonly directory: string; readonly formats: readonly OutputFormat[] };
+  readonly output: {
+    readonly directory: string;
+    readonly formats: readonly OutputFormat[];
+    readonly csv?: { readonly bom?: boolean; readonly flatten?: boolean };
+  };
   readonly timeoutMs: number;
   readonly allowWrite: boolean;
   /** forEach items that may fail before the run fails. */

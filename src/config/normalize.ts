@@ -17,6 +17,7 @@ import {
   type StepConfig,
   type TenantConfig,
 } from './model.js';
+import { normalizeOperatorSettings, type OperatorJobSettings } from './operator.js';
 import { EXCHANGE_MODULE_CLIENT_ID, type JobInput, type JobsFile, type TenantInput } from './schema.js';
 import { resolveTenantSelection } from './tenant-selection.js';
 
@@ -37,7 +38,7 @@ export function normalizeConfig(file: JobsFile, absolutePath: string): ExorunCon
 
   const jobs: Record<string, JobConfig> = {};
   for (const [name, job] of Object.entries(file.jobs)) {
-    jobs[name] = normalizeJob(name, job, baseDir, {
+    const base = normalizeJob(name, job, baseDir, {
       timezone: defaults.timezone ?? DEFAULT_TIMEZONE,
       outputDir: defaultOutputDir,
       formats: defaultFormats,
@@ -45,6 +46,8 @@ export function normalizeConfig(file: JobsFile, absolutePath: string): ExorunCon
       tenantNames: Object.keys(file.tenants),
       tenantGroups: file.tenantGroups ?? {},
     });
+    const csv = job.output?.csv ?? defaults.output?.csv;
+    jobs[name] = { ...base, ...normalizeOperatorSettings(job, defaults), ...(csv === undefined ? {} : { output: { ...base.output, csv: { ...csv } } }) };
   }
 
   return deepFreeze({ file: absolutePath, version: 1, outputDirectory: defaultOutputDir, tenants, jobs });
@@ -114,7 +117,7 @@ function normalizeJob(
     tenantNames: readonly string[];
     tenantGroups: Readonly<Record<string, readonly string[]>>;
   },
-): JobConfig {
+): Omit<JobConfig, keyof OperatorJobSettings> {
   const formats = (job.output?.formats ?? defaults.formats) as readonly OutputFormat[];
   const pageSize = job.pageSize ?? defaults.pageSize;
   // A job written with cmdlet: is a one-step job; the step is named after the cmdlet for logs.

@@ -105,8 +105,44 @@ const tenant = z.strictObject({
   simulator: simulatorSettings.optional().describe('Seeded data and behaviour of a simulated tenant.'),
 });
 
+/* ---- Operator view (#5): output retention, notifications, missed runs and catch-up ---- */
+
+const retention = z
+  .strictObject({
+    keepRuns: z.number().int().min(1).optional().describe('Keep the newest N runs of the job.'),
+    keepDays: z.number().positive().optional().describe('Keep runs started within the last D days.'),
+  })
+  .refine((value) => value.keepRuns !== undefined || value.keepDays !== undefined, { message: 'give keepRuns, keepDays or both' })
+  .describe('Which runs `exorun prune` (and the scheduler, daily) keeps; a run either rule keeps is kept.');
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be an environment variable name' });
+
+const webhook = z.strictObject({
+  url: z
+    .union([z.url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' }), z.strictObject({ env: envName })])
+    .describe('Where to POST; { env: NAME } reads it from an environment variable (webhook URLs often carry a secret).'),
+  format: z.enum(['json', 'teams', 'slack']).optional().describe('Payload shape (default json).'),
+  on: z
+    .array(z.enum(['failure', 'warnings', 'missed']))
+    .min(1)
+    .optional()
+    .describe('Events to send (default all): a failed run, a run that succeeded with warnings, a missed scheduled run.'),
+});
+
+const notify = z.array(webhook).describe('Webhooks told about failed runs, runs with warnings and missed runs.');
+
+const catchUp = z.enum(['none', 'once']).describe('What to do about fire times missed while nothing ran: none (default) or once (one run for the latest).');
+
+const missedRunGrace = duration.describe('A scheduled run not started this long after its fire time is reported as missed (default 5m).');
+
+const operatorJobKeys = { retention: retention.optional(), notify: notify.optional(), catchUp: catchUp.optional(), missedRunGrace: missedRunGrace.optional() };
+
 const output = z.strictObject({
   formats: z.array(outputFormat).min(1).optional(),
+  csv: z
+    .strictObject({ bom: z.boolean().optional(), flatten: z.boolean().optional() })
+    .optional()
+    .describe('CSV settings: bom (UTF-8 byte order mark, for old Excel), flatten (nested objects as Parent.Child columns, default true).'),
   directory: z.string().min(1).optional().describe('Output root, relative to this file (default ./outputs).'),
 });
 
@@ -167,6 +203,7 @@ const job = z.strictObject({
   timeout: duration.optional().describe('Abort the run after this long (default 1h).'),
   allowWrite: z.boolean().optional().describe('Required for cmdlets that change data (anything but Get-, Search-, Test-, Export-).'),
   ...jobLanguage,
+  ...operatorJobKeys,
 });
 
 const defaults = z.strictObject({
@@ -174,6 +211,7 @@ const defaults = z.strictObject({
   output: output.optional(),
   pageSize: z.number().int().min(1).max(1000).optional(),
   limits: limits.optional(),
+  ...operatorJobKeys,
 });
 
 export const jobsFileSchema = z.strictObject({

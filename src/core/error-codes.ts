@@ -62,6 +62,8 @@ export const ERROR_CODES = {
   RUN_TEMPLATE_FAILED: { retryable: false, summary: 'A ${…} template in a parameter had no value (e.g. a forEach item without the property).' },
   RUN_ITEM_FAILURES: { retryable: false, summary: 'More forEach items failed than the job’s maxItemFailures allows.' },
   RUN_WINDOW_EMPTY: { retryable: false, summary: 'A windowed run has nothing new to read: the last successful run already covered its time.' },
+  RUN_NOT_FOUND: { retryable: false, summary: 'A command names a run id the run history does not hold (never recorded, or older than the history keeps).' },
+  OUTPUT_NOT_FOUND: { retryable: false, summary: 'A job has no stored run (or no file in the asked format) to show.' },
   SIMULATOR_UNAVAILABLE: { retryable: true, summary: 'The simulated tenant could not be provisioned or reached.' },
   INTERNAL: { retryable: false, summary: 'An unexpected internal error; the message and cause say more.' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;

@@ -28,6 +28,8 @@ export interface RunDefinition {
   initialWindowMs?: number;
   overlap: OverlapPolicy;
   retry: { attempts: number; backoffMs: number };
+  /** CSV writer settings (byte order mark, flattening), when the job sets any. */
+  csv?: { bom?: boolean; flatten?: boolean };
 }
 
 /** A run ready to be queued (the queue's payload version 2 has exactly this shape). */
@@ -63,6 +65,7 @@ export function definitionOf(job: JobConfig): RunDefinition {
     ...(job.initialWindowMs === undefined ? {} : { initialWindowMs: job.initialWindowMs }),
     overlap: job.overlap,
     retry: { ...job.retry },
+    ...(job.output.csv === undefined ? {} : { csv: { ...job.output.csv } }),
   };
 }
 

@@ -73,6 +73,8 @@ export const runPayloadSchema = z.object({
     initialWindowMs: z.number().int().min(0).optional(),
     overlap: z.enum(['skip', 'queue-one', 'allow']),
     retry: z.object({ attempts: z.number().int().min(1), backoffMs: z.number().int().min(0) }),
+    /** CSV writer settings (byte order mark, flattening), when the job sets any. */
+    csv: z.object({ bom: z.boolean().optional(), flatten: z.boolean().optional() }).optional(),
   }),
 });
 

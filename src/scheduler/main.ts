@@ -2,6 +2,7 @@ import type { ConfigSource } from '../config/config-source.js';
 import type { ExorunEnv } from '../config/env.js';
 import type { Logger } from '../core/logger.js';
 import { startSchedulerService, type SchedulerService } from './scheduler-service.js';
+import { createNotifier } from '../notify/notifier.js';
 
 export interface SchedulerProcessSettings {
   config: ConfigSource;
@@ -17,5 +18,6 @@ export function startSchedulerProcess(settings: SchedulerProcessSettings): Promi
     prefix: settings.env.EXORUN_PREFIX,
     logger: settings.logger,
     config: settings.config,
+    notifier: createNotifier({ logger: settings.logger, env: (name) => process.env[name] }),
   });
 }

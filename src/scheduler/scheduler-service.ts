@@ -8,6 +8,9 @@ import { createRedisConnection } from '../queue/connection.js';
 import { tickPayloadSchema } from '../queue/payload.js';
 import { createRunQueue, TICKS_QUEUE } from '../queue/run-queue.js';
 import { createLeaderLock } from './leader-lock.js';
+import type { Notifier } from '../notify/notifier.js';
+import { createRunHistory } from '../queue/run-history.js';
+import { startOperatorTasks } from './operator-tasks.js';
 import { desiredSchedules, planReconcile, type ExistingSchedule, type ReconcilePlan } from './reconcile.js';
 
 export interface SchedulerServiceOptions {
@@ -21,6 +24,10 @@ export interface SchedulerServiceOptions {
   leaderTtlMs?: number;
   /** A schedule whose next fire time is this far in the past is reported as overdue. Default 2 min. */
   overdueGraceMs?: number;
+  /** Sends missed-run webhooks (jobs' `notify`). */
+  notifier?: Notifier;
+  /** Missed-run watchdog period (tests); see operator-tasks.ts for the default. */
+  watchdogIntervalMs?: number;
 }
 
 export interface SchedulerService {
@@ -69,6 +76,12 @@ export async function startSchedulerService(options: SchedulerServiceOptions): P
     if (!definition?.enabled) {
       logger.info({ job: parsed.data.job }, 'tick for a job that is no longer scheduled; skipped');
       return { skipped: 'job removed or disabled' };
+    }
+    // A tick that fires long after its time comes from a schedule missed while nothing ran
+    // (BullMQ keeps one pending tick per schedule); catchUp decides whether it still runs.
+    if (Date.now() - firedAtMs > definition.missedRunGraceMs && definition.catchUp === 'none') {
+      logger.warn({ job: definition.name, scheduledFor: new Date(firedAtMs).toISOString() }, 'tick for a missed fire time skipped (catchUp: none)');
+      return { skipped: 'missed fire time, catchUp none' };
     }
     // One job scheduler per job, and each tick fans out into one run per tenant: reconcile stays one
     // entry per job, and each run id carries its tenant and the fire time, so a repeated tick still
@@ -160,6 +173,19 @@ export async function startSchedulerService(options: SchedulerServiceOptions): P
     if (leading) await lock.release();
     leading = false;
   });
+
+  const operatorTasks = startOperatorTasks({
+    redis: client,
+    prefix: options.prefix,
+    logger,
+    config: () => source.current(),
+    history: createRunHistory({ redis: client, prefix: options.prefix }),
+    runStartedAt: async (runId) => (await runs.queue.getJob(runId))?.processedOn ?? undefined,
+    isLeader: () => leading,
+    ...(options.notifier ? { notifier: options.notifier } : {}),
+    ...(options.watchdogIntervalMs === undefined ? {} : { watchdogIntervalMs: options.watchdogIntervalMs }),
+  });
+  lifecycle.add('operator tasks', () => operatorTasks.close());
 
   const unsubscribe = source.onChange(() => {
     reconcileWanted = true;

@@ -5,6 +5,7 @@ import type { ExorunEnv } from '../config/env.js';
 import type { Logger } from '../core/logger.js';
 import type { ExorunMetrics } from '../core/metrics.js';
 import { startWorkerService, type WorkerService } from './worker-service.js';
+import { createNotifier } from '../notify/notifier.js';
 
 export interface WorkerProcessSettings {
   config: ConfigSource;
@@ -33,5 +34,6 @@ export async function startWorkerProcess(settings: WorkerProcessSettings): Promi
       : { simulatorStateFile: env.EXORUN_SIMULATOR }),
     ...(secretKey === undefined ? {} : { secretKey }),
     ...(settings.metrics === undefined ? {} : { metrics: settings.metrics }),
+    notifier: createNotifier({ logger: settings.logger, env: (name) => process.env[name] }),
   });
 }

@@ -339,6 +339,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       parameters,
       ...(step.select === undefined ? {} : { select: step.select }),
       formats: step.formats as RunOutputFormats,
+      ...(payload.definition.csv === undefined ? {} : { csv: payload.definition.csv }),
       ...(payload.scheduledFor === undefined ? {} : { scheduledFor: payload.scheduledFor }),
       localDate: scope.folderDate,
       attempt: scope.job.attemptsMade + 1,

@@ -14,6 +14,9 @@ import type { Simulator } from '../simulator/index.js';
 import { createFileOutputStore } from '../storage/index.js';
 import { createSessionStore } from '../auth/session-store.js';
 import { createRunProcessor } from './run-processor.js';
+import { createRunHistory } from '../queue/run-history.js';
+import type { Notifier } from '../notify/notifier.js';
+import { attachRunEvents } from './run-events.js';
 import { createSimulatedCloud } from './simulated-cloud.js';
 import { createTenantSessions } from './tenant-sessions.js';
 
@@ -37,6 +40,8 @@ export interface WorkerServiceOptions {
   secretKey?: Buffer;
   /** Prometheus metrics of this process (served by the HTTP endpoint when one is enabled). */
   metrics?: ExorunMetrics;
+  /** Sends webhooks about failed runs and runs with warnings (jobs' `notify`). */
+  notifier?: Notifier;
 }
 
 export interface WorkerService {
@@ -133,6 +138,14 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
   worker.on('failed', (job, error) => {
     if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) logger.error({ runId: job.id, reason: error.message }, 'run failed');
+  });
+  // Run history and notifications follow the worker's events (see run-events.ts).
+  attachRunEvents({
+    worker,
+    history: createRunHistory({ redis: client, prefix: options.prefix }),
+    config: options.config,
+    logger,
+    ...(options.notifier ? { notifier: options.notifier } : {}),
   });
   await worker.waitUntilReady();
   logger.info({ concurrency: options.concurrency }, 'worker ready');

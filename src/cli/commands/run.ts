@@ -11,6 +11,8 @@ import { createRunWindowStore } from '../../queue/run-windows.js';
 import { listRuns, readManifest } from '../../storage/index.js';
 import { readJsonlObjects } from '../../worker/jsonl-items.js';
 import type { RunSummary } from '../../worker/run-processor.js';
+import { watchRunProgress } from '../../queue/run-progress.js';
+import { createProgressReporter } from '../progress-line.js';
 import { createRuntime, resolveRedis, type GlobalOptions, type Runtime } from '../runtime.js';
 
 export interface RunCommandOptions extends GlobalOptions {
@@ -21,6 +23,8 @@ export interface RunCommandOptions extends GlobalOptions {
   dryRun?: boolean;
   /** Only this tenant of a multi-tenant job. */
   tenant?: string;
+  /** False with --no-progress. */
+  progress?: boolean;
 }
 
 /** forEach items shown per step by --dry-run. */
@@ -66,7 +70,17 @@ export async function runCommand(jobName: string, options: RunCommandOptions): P
     }
     let failures = plans.length - queued.length;
     for (const plan of queued) {
-      const result = await waitForRun({ connection, prefix: runtime.env.EXORUN_PREFIX, runId: plan.runId, timeoutMs });
+      const reporter =
+        options.progress === false
+          ? undefined
+          : createProgressReporter({ runId: plan.runId, tty: process.stderr.isTTY === true, write: (text) => process.stderr.write(text) });
+      const watch = reporter
+        ? await watchRunProgress({ connection, prefix: runtime.env.EXORUN_PREFIX, runId: plan.runId, onEvent: (event) => reporter.handle(event) })
+        : undefined;
+      const result = await waitForRun({ connection, prefix: runtime.env.EXORUN_PREFIX, runId: plan.runId, timeoutMs }).finally(async () => {
+        reporter?.finish();
+        await watch?.close();
+      });
       if (result.state === 'failed') {
         failures += 1;
         if (options.json) process.stdout.write(`${JSON.stringify({ runId: plan.runId, status: 'failed', reason: result.failedReason })}\n`);

@@ -196,6 +196,10 @@ describe('end to end: jobs.yaml → scheduler → BullMQ → workers → simulat
       expect(victim, `worker ${runningOn} not among ${processes.map((child) => child.pid).join(', ')}`).toBeDefined();
       victim!.child.kill('SIGKILL');
       await victim!.exited();
+      // Killed mid-write: only dot-prefixed temporaries of this run exist, no file under a final name.
+      const finalNames = async (): Promise<string[]> =>
+        (await readdir(outputs, { recursive: true })).map((entry) => path.basename(entry)).filter((name) => name.startsWith(`${runId}.`));
+      expect(await finalNames()).toEqual([]);
       startWorker();
 
       const manifest = await finished(runId, 90_000);
