@@ -64,7 +64,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   let planned = 0;
 
   const stateFile = path.join(dir, 'simulator.json');
-  children.push(exorun(['simulate', '--state-file', stateFile, ...(options.simulatorArgs ?? [])], {}));
+  // BENCH_SIMULATOR_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the simulator.
+  const simulatorNodeArgs = process.env['BENCH_SIMULATOR_NODE_ARGS']?.split(' ').filter(Boolean) ?? [];
+  children.push(exorun(['simulate', '--state-file', stateFile, ...(options.simulatorArgs ?? [])], {}, simulatorNodeArgs));
   const state = await waitForState(stateFile);
   const env = {
     REDIS_URL: redisUrl,
@@ -154,9 +156,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 const built = path.join(root, 'dist/cli/main.js');
 const useBuilt = !process.env['BENCH_FROM_SOURCE'] && existsSync(built);
 
-function exorun(args: string[], env: Record<string, string>): ChildProcess {
+function exorun(args: string[], env: Record<string, string>, nodeArgs: string[] = []): ChildProcess {
   const entry = useBuilt ? [built] : ['--import', 'tsx', path.join(root, 'src/cli/main.ts')];
-  const child = spawn(process.execPath, [...entry, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, ...entry, ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     // BENCH_WORKER_LOG=file keeps the processes' logs (append) for a closer look at a run.
