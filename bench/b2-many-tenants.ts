@@ -54,7 +54,7 @@ const cluster = await startCluster({
 try {
   // Warm-up: provision every tenant in the simulator and sign in once per worker and tenant, so
   // the measurement is about slots, not first sign-ins.
-  const warm = Array.from({ length: tenants }, (_, index) => cluster.plan(`domains-${tenantName(index)}`, workers)).flat();
+  const warm = Array.from({ length: tenants }, (_, index) => cluster.plan(`domains-${tenantName(index)}`, workers * 3)).flat();
   const warmDone = cluster.watch(warm.map((plan) => plan.runId)).done;
   await cluster.runs.queue.addBulk(warm.map((plan) => ({ name: plan.job, data: plan, opts: { jobId: plan.runId } })));
   await warmDone;

@@ -99,6 +99,8 @@ export function createTenantRegistry(cmdlets: CmdletRegistry, options: { now?: (
     return record;
   }
 
+  const generatedCredentials = new Map<string, Promise<{ certificatePem: string; privateKeyPem: string }>>();
+
   return {
     async provision(request) {
       validate(request);
@@ -120,8 +122,20 @@ export function createTenantRegistry(cmdlets: CmdletRegistry, options: { now?: (
       if (Object.keys(overrides).length > 0) record.settings = mergeSettings(record.settings, overrides);
       record.users.add(upns);
       if (externalCredential) record.credentials.push(externalCredential);
-      const credential = await createSelfSignedCertificateAsync({ commonName: `exorun-${organizationPrefix(record.organization)}` });
-      record.credentials.push(toCredential(credential.certificatePem));
+      // One generated app certificate per tenant, as an admin registers one certificate on the app:
+      // every worker that provisions the tenant gets the same one. Generating a key pair per call
+      // cost each worker's first contact with each tenant an RSA key generation.
+      let generated = generatedCredentials.get(record.tenantId);
+      if (!generated) {
+        generated = createSelfSignedCertificateAsync({ commonName: `exorun-${organizationPrefix(record.organization)}` });
+        generatedCredentials.set(record.tenantId, generated);
+        const registered = record;
+        generated.then(
+          (value) => registered.credentials.push(toCredential(value.certificatePem)),
+          () => generatedCredentials.delete(registered.tenantId),
+        );
+      }
+      const credential = await generated;
       return {
         tenantId: record.tenantId,
         organization: record.organization,

@@ -253,7 +253,7 @@ export interface Simulator {
   readonly adminKey: string;
   /**
    * Idempotent for data: same organization → same tenantId/clientId/data. Different seed or
-   * mailboxCount for an already provisioned organization → throws. Every call registers a fresh credential.
+   * mailboxCount for an already provisioned organization → throws. Every call returns the tenant's one generated app certificate (a certificatePem given is registered too).
    */
   provisionTenant(request: ProvisionRequest): Promise<ProvisionedTenant>;
   /** The tenant's seeded data (by organization or tenantId). */
