@@ -40,11 +40,16 @@ try {
   const measure = async (count: number): Promise<Sample[]> => {
     const results: Sample[] = [];
     for (const plan of cluster.plan('domains', count)) {
-      const { done } = cluster.watch([plan.runId]);
       const queuedAt = Date.now();
       await cluster.runs.queue.add(plan.job, plan, { jobId: plan.runId });
-      await done;
-      const job = await Job.fromId(cluster.runs.queue, plan.runId);
+      // Polled rather than watched: a listener attached per run can miss a run that finishes before
+      // it is subscribed. Polling does not change the figures, which come from finishedOn.
+      let job = await Job.fromId(cluster.runs.queue, plan.runId);
+      while (job?.finishedOn === undefined) {
+        if (job?.failedReason) throw new Error(`run ${plan.runId} failed: ${job.failedReason}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        job = await Job.fromId(cluster.runs.queue, plan.runId);
+      }
       const storedAt = job?.finishedOn;
       if (storedAt === undefined) throw new Error(`run ${plan.runId} has no finishedOn`);
       const calls = (await cluster.simulatorCalls(organization)).filter((call) => call.at >= queuedAt && call.at <= storedAt);
