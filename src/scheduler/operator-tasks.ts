@@ -1,25 +1,14 @@
-import type { Redis } from 'ioredis';
 import type { ExorunConfig, JobConfig } from '../config/model.js';
-import type { Logger } from '../core/logger.js';
-import type { Notifier } from '../notify/notifier.js';
-import type { RunHistory } from '../queue/run-history.js';
 import { pruneRuns, type PruneResult } from '../storage/index.js';
-import { createMissedRunWatchdog, type MissedRunWatchdog } from './missed-runs.js';
+import { createMissedRunWatchdog, type MissedRunWatchdog, type MissedRunWatchdogOptions } from './missed-runs.js';
 
 /**
  * The scheduler leader's housekeeping: the missed-run watchdog (every few seconds) and the daily
  * retention prune. Both run on the leader only; a Redis marker keeps the prune to once a day
  * across restarts and replicas.
  */
-export interface OperatorTasksOptions {
-  redis: Redis;
-  prefix: string;
-  logger: Logger;
-  config: () => ExorunConfig;
-  history: RunHistory;
-  runStartedAt: (runId: string) => Promise<number | undefined>;
+export interface OperatorTasksOptions extends Omit<MissedRunWatchdogOptions, 'lookbackMs' | 'now'> {
   isLeader: () => boolean;
-  notifier?: Notifier;
   /** Between watchdog passes; default: a quarter of the smallest grace, between 1 s and 30 s. */
   watchdogIntervalMs?: number;
   /** Set false to leave pruning to `exorun prune` (cron, CI). Default true. */

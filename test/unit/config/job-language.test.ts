@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { checkConfigText, parseConfigText } from '../../../src/config/load.js';
-import { formatProblem } from '../../../src/config/problems.js';
+import { configProblems } from '../../support/config-problems.js';
+import { parseConfigText } from '../../../src/config/load.js';
 import { resolveTenantSelection } from '../../../src/config/tenant-selection.js';
 
-function problems(text: string): string[] {
-  const result = checkConfigText(text, 'jobs.yaml', '/etc/exorun/jobs.yaml');
-  if (result.ok) return [];
-  return [...result.problems].sort((a, b) => a.line - b.line || a.col - b.col).map(formatProblem);
-}
+const problems = configProblems;
 
 const tenants = `version: 1
 tenants:

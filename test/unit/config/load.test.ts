@@ -1,17 +1,14 @@
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { configProblems } from '../../support/config-problems.js';
 import { checkConfigText, parseConfigText } from '../../../src/config/load.js';
-import { formatProblem, problemsOf } from '../../../src/config/problems.js';
+import { problemsOf } from '../../../src/config/problems.js';
 import { isAppError } from '../../../src/core/errors.js';
 
 const fixture = (name: string): string => readFileSync(path.join(import.meta.dirname, '../../fixtures/config', name), 'utf8');
 
-function problems(text: string): string[] {
-  const result = checkConfigText(text, 'jobs.yaml', '/etc/exorun/jobs.yaml');
-  if (result.ok) return [];
-  return [...result.problems].sort((a, b) => a.line - b.line || a.col - b.col).map(formatProblem);
-}
+const problems = configProblems;
 
 const minimal = `version: 1
 tenants:
