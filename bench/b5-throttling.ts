@@ -15,7 +15,12 @@ import { parseArgs } from 'node:util';
 import { startCluster } from './lib/cluster.js';
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '100' }, rate: { type: 'string', default: '0.3' }, 'retry-after': { type: 'string', default: '1' } },
+  options: {
+    runs: { type: 'string', default: '100' },
+    rate: { type: 'string', default: '0.3' },
+    'retry-after': { type: 'string', default: '1' },
+    details: { type: 'boolean', default: false },
+  },
 });
 const runs = Number(values.runs);
 const rate = Number(values.rate);
@@ -63,6 +68,26 @@ try {
   console.log(`  calls            ${stats['requests']} (by status ${JSON.stringify(byStatus)})`);
   console.log(`  early calls      ${stats['callsInRetryAfterWindow']} raw, ${stats['earlyRetries']} after a 50 ms grace (target 0)`);
   console.log(`  peak in-flight   ${stats['peakInFlight']} (limit ${slots}); refused for concurrency ${stats['refusedConcurrency']}`);
+  if (values.details) {
+    // Each early call with the throttling answer it ignored: how long after that answer it came,
+    // and whether it came from the same process (connection-id) and page.
+    const calls = (await cluster.simulatorCalls(organization)) as unknown as {
+      at: number;
+      endedAt: number;
+      status: number;
+      connectionId?: string;
+      page: number;
+    }[];
+    const throttles = calls.filter((call) => call.status === 429 || call.status === 503);
+    for (const call of calls) {
+      const ignored = throttles.find((answer) => answer !== call && call.at >= answer.endedAt + 50 && call.at < answer.endedAt + retryAfterSec * 1000);
+      if (ignored) {
+        console.log(
+          `  early: ${call.at - ignored.endedAt} ms after a ${ignored.status}; ${call.connectionId === ignored.connectionId ? 'same' : 'other'} process; page ${call.page} (answer page ${ignored.page}); status ${call.status}`,
+        );
+      }
+    }
+  }
 } finally {
   await cluster.close();
 }

@@ -161,12 +161,24 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
     let renewed: AccessToken | undefined;
 
     for (;;) {
-      await invokeOptions.beforeRequest?.();
       throwIfAborted(invokeOptions.signal);
       // Asked before every request (cheap: providers keep tokens until they near expiry), so a long
       // run renews between pages instead of sending a token that has just expired.
+      const freshAfter401 = renewed;
       const token = renewed ?? (await options.tokens.getToken({ resource: endpoint.resource, ...signalOf(invokeOptions) }));
       renewed = undefined;
+      // The caller's last check (slot still held, no cool-down) comes after the token, as close to
+      // the send as possible: a token renewal can take a while, and a cool-down started meanwhile
+      // must still stop this request.
+      const checkStartedMs = Date.now();
+      await invokeOptions.beforeRequest?.();
+      throwIfAborted(invokeOptions.signal);
+      // The check waited out a cool-down: the token may be near its end by now, so ask again (a
+      // token just renewed after a 401 is kept: it carries what the 401 asked for).
+      if (Date.now() - checkStartedMs > 1_000) {
+        renewed = freshAfter401;
+        continue;
+      }
       const clientRequestId = randomUUID();
       let response: HttpResponse;
       try {

@@ -55,7 +55,13 @@ export function createRecorder(options: {
   const capacity = options.capacity ?? 10_000;
   const now = options.now ?? Date.now;
   const counters = new Map<string, Counters>();
-  const retryAfterWindow = new Map<string, { from: number; until: number }>();
+  /**
+   * Per key, the Retry-After windows still open: each throttling answer's send time and the
+   * instant its Retry-After points at. A call is in a window when any open one covers it, and early
+   * when one covers it that was sent at least the grace before it (calls already on their way when
+   * an answer left could not have known of it, but did know of the older ones).
+   */
+  const retryAfterWindows = new Map<string, { from: number; until: number }[]>();
   const graceMs = options.earlyRetryGraceMs ?? 0;
   const entra = createEntraStats();
   let ring: CallRecord[] = [];
@@ -112,9 +118,9 @@ export function createRecorder(options: {
     begin(tenantId, service, { inFlight, known }) {
       const at = now();
       const targets = known ? [countersFor(keyOf(tenantId, service)), countersFor(keyOf(tenantId))] : [];
-      const window = retryAfterWindow.get(keyOf(tenantId, service));
-      const inWindow = window !== undefined && at < window.until;
-      const early = inWindow && at >= window.from + graceMs;
+      const open = (retryAfterWindows.get(keyOf(tenantId, service)) ?? []).filter((window) => at < window.until);
+      const inWindow = open.length > 0;
+      const early = open.some((window) => at >= window.from + graceMs);
       for (const target of targets) {
         target.requests++;
         if (early && inFlight) target.earlyRetries++;
@@ -144,9 +150,10 @@ export function createRecorder(options: {
     },
     noteRetryAfter(tenantId, service, untilMs) {
       const key = keyOf(tenantId, service);
-      const previous = retryAfterWindow.get(key);
-      const from = previous && previous.until > now() ? previous.from : now();
-      retryAfterWindow.set(key, { from, until: Math.max(previous?.until ?? 0, untilMs) });
+      const at = now();
+      const open = (retryAfterWindows.get(key) ?? []).filter((window) => window.until > at);
+      open.push({ from: at, until: untilMs });
+      retryAfterWindows.set(key, open);
     },
     countEntra(tenantId, counter) {
       entra.count(tenantId, counter);
