@@ -29,29 +29,42 @@ export function parsePage(body: Buffer, select: readonly string[] | undefined, c
   const errors = json['@adminapi.errors'];
   const nextLink = json['@odata.nextLink'];
   const items = (value ?? []) as Record<string, unknown>[];
+  const propertyTypes: Record<string, string> = {};
+  // One pass per object strips the annotations and collects the types they announce: on large
+  // results this loop is most of the client's CPU per page.
+  const objects = items.map((item) => project(stripAndCollect(item, propertyTypes), select));
   return {
-    objects: items.map((item) => project(stripAnnotations(item), select)),
-    propertyTypes: collectPropertyTypes(items),
+    objects,
+    propertyTypes,
     warnings: Array.isArray(warnings) ? warnings.map(String) : [],
     errors: Array.isArray(errors) ? errors : [],
     nextLink: typeof nextLink === 'string' && nextLink !== '' ? nextLink : undefined,
   };
 }
 
-/** `Prop@data.type` (System.Guid, System.DateTime, System.Int32…) wins over `Prop@odata.type` (#Collection(String), #Guid…). */
-function collectPropertyTypes(items: readonly Record<string, unknown>[]): Record<string, string> {
-  const types: Record<string, string> = {};
-  for (const item of items) {
-    for (const [key, value] of Object.entries(item)) {
-      const at = key.indexOf('@');
-      if (at <= 0 || typeof value !== 'string') continue;
+/**
+ * The object without its annotation keys; the annotations' types go into `types`:
+ * `Prop@data.type` (System.Guid, System.DateTime, System.Int32…) wins over `Prop@odata.type`
+ * (#Collection(String), #Guid…), whichever comes first.
+ */
+function stripAndCollect(object: Record<string, unknown>, types: Record<string, string>): Record<string, unknown> {
+  const plain: Record<string, unknown> = {};
+  for (const key in object) {
+    const value = object[key];
+    const at = key.indexOf('@');
+    if (at < 0) {
+      plain[key] = value;
+      continue;
+    }
+    if (at === 0 || typeof value !== 'string') continue;
+    const annotation = key.slice(at + 1);
+    if (annotation === 'data.type') types[key.slice(0, at)] = value;
+    else if (annotation === 'odata.type') {
       const property = key.slice(0, at);
-      const annotation = key.slice(at + 1);
-      if (annotation === 'data.type') types[property] = value;
-      else if (annotation === 'odata.type' && types[property] === undefined) types[property] = value;
+      if (types[property] === undefined) types[property] = value;
     }
   }
-  return types;
+  return plain;
 }
 
 export function stripAnnotations(object: Record<string, unknown>): Record<string, unknown> {
