@@ -27,13 +27,13 @@ jobs:
 try {
   // Warm-up: provision the tenant, sign in, open connections in every worker.
   const warm = cluster.plan('one-page', workers * 3);
-  const warmDone = cluster.watch(warm.map((plan) => plan.runId)).done;
+  const warmDone = (await cluster.watch(warm.map((plan) => plan.runId))).done;
   for (const plan of warm) await cluster.runs.enqueue(plan);
   await warmDone;
   await cluster.resetSimulatorStats();
 
   const plans = cluster.plan('one-page', runs);
-  const { done } = cluster.watch(plans.map((plan) => plan.runId));
+  const { done } = await cluster.watch(plans.map((plan) => plan.runId));
   const started = Date.now();
   await cluster.runs.queue.addBulk(plans.map((plan) => ({ name: plan.job, data: plan, opts: { jobId: plan.runId, removeOnComplete: { count: 100_000 } } })));
   const finished = await done;

@@ -55,7 +55,7 @@ try {
   // Warm-up: provision every tenant in the simulator and sign in once per worker and tenant, so
   // the measurement is about slots, not first sign-ins.
   const warm = Array.from({ length: tenants }, (_, index) => cluster.plan(`domains-${tenantName(index)}`, workers * 3)).flat();
-  const warmDone = cluster.watch(warm.map((plan) => plan.runId)).done;
+  const warmDone = (await cluster.watch(warm.map((plan) => plan.runId))).done;
   await cluster.runs.queue.addBulk(warm.map((plan) => ({ name: plan.job, data: plan, opts: { jobId: plan.runId } })));
   await warmDone;
   await cluster.resetSimulatorStats();
@@ -64,7 +64,7 @@ try {
   const plans =
     values.order === 'tenant-major' ? perTenant.flat() : Array.from({ length: runsPerTenant }, (_, round) => perTenant.map((runs) => runs[round]!)).flat();
   const tenantOf = new Map(plans.map((plan) => [plan.runId, plan.tenant]));
-  const { done } = cluster.watch(plans.map((plan) => plan.runId));
+  const { done } = await cluster.watch(plans.map((plan) => plan.runId));
   const started = Date.now();
   await cluster.runs.queue.addBulk(plans.map((plan) => ({ name: plan.job, data: plan, opts: { jobId: plan.runId } })));
   const finished = await done;

@@ -60,7 +60,7 @@ try {
   const runOne = async (job: string): Promise<{ elapsedMs: number; peakKiB: number; objects: number; bytes: number; cpuS: number }> => {
     const cpuBefore = await cpuSeconds(pid);
     const [plan] = cluster.plan(job, 1);
-    const { done } = cluster.watch([plan!.runId]);
+    const { done } = await cluster.watch([plan!.runId]);
     let peakKiB = await rssKiB(pid);
     const sampler = setInterval(() => {
       rssKiB(pid).then(

@@ -42,7 +42,7 @@ jobs:
 });
 try {
   const warm = cluster.plan('three-pages', 4);
-  const warmDone = cluster.watch(warm.map((plan) => plan.runId)).done;
+  const warmDone = (await cluster.watch(warm.map((plan) => plan.runId))).done;
   for (const plan of warm) await cluster.runs.enqueue(plan);
   await warmDone;
   await cluster.configureSimulator({
@@ -52,7 +52,7 @@ try {
   await cluster.resetSimulatorStats();
 
   const plans = cluster.plan('three-pages', runs);
-  const { done } = cluster.watch(plans.map((plan) => plan.runId));
+  const { done } = await cluster.watch(plans.map((plan) => plan.runId));
   const started = Date.now();
   await cluster.runs.queue.addBulk(
     plans.map((plan) => ({ name: plan.job, data: plan, opts: { jobId: plan.runId, attempts: 10, backoff: { type: 'exponential', delay: 500 } } })),

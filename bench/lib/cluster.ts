@@ -39,8 +39,12 @@ export interface Cluster {
   readonly prefix: string;
   /** Plans runs without queuing them (so queuing can be timed on its own). */
   plan(job: string, count: number): RunPlan[];
-  /** Resolves when every given run completed; rejects on the first failure. Records completion times. */
-  watch(runIds: readonly string[]): { done: Promise<Map<string, number>> };
+  /**
+   * Subscribes to the runs' completions (resolves once subscribed, so runs queued afterwards are
+   * never missed); `done` resolves when every given run completed, rejects on the first failure,
+   * and holds the completion times.
+   */
+  watch(runIds: readonly string[]): Promise<{ done: Promise<Map<string, number>> }>;
   simulatorStats(tenant: string, service?: 'exo' | 'ipps'): Promise<Record<string, number>>;
   resetSimulatorStats(): Promise<void>;
   /** The simulator's recent calls for a tenant (server-side start and end times). */
@@ -106,11 +110,14 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     plan(job, count) {
       return Array.from({ length: count }, () => planRun(config, job, { trigger: 'manual', nowMs: Date.now(), nonce: `b${(planned++).toString(36)}` }));
     },
-    watch(runIds) {
+    async watch(runIds) {
       const wanted = new Set(runIds);
       const finished = new Map<string, number>();
       const eventsConnection = redis.duplicate();
-      const events = new QueueEvents(RUNS_QUEUE, { connection: eventsConnection, prefix });
+      // Read from now (stream ids are Redis' ms clock, on this machine), not from whatever is
+      // last when the first read happens, which may be after the first completions.
+      const events = new QueueEvents(RUNS_QUEUE, { connection: eventsConnection, prefix, lastEventId: `${Date.now()}-0` });
+      await events.waitUntilReady();
       const done = new Promise<Map<string, number>>((resolve, reject) => {
         events.on('completed', ({ jobId }) => {
           if (!wanted.has(jobId)) return;

@@ -1,9 +1,9 @@
-import { ConfidentialClientApplication, LogLevel, type AuthenticationResult } from '@azure/msal-node';
+import { ConfidentialClientApplication, type AuthenticationResult } from '@azure/msal-node';
 import type { Logger } from '../core/logger.js';
 import type { AccessToken, HttpTransport, TokenProvider, TokenRequest } from '../core/ports.js';
 import type { CertificateCredential } from './certificate.js';
 import { mapMsalError } from './msal-errors.js';
-import { createMsalNetworkModule } from './msal-network.js';
+import { msalSystemOptions } from './msal-network.js';
 import { tenantIdFromToken } from './token-claims.js';
 import { createTokenMemo } from './token-memo.js';
 
@@ -43,16 +43,7 @@ export function createCertificateTokenProvider(options: CertificateTokenProvider
       },
       ...(options.trustAuthorityHost ? { knownAuthorities: [new URL(options.authorityHost).host] } : {}),
     },
-    system: {
-      networkClient: createMsalNetworkModule(options.transport),
-      loggerOptions: {
-        piiLoggingEnabled: false,
-        logLevel: LogLevel.Warning,
-        loggerCallback: (level, message, containsPii) => {
-          if (!containsPii && level <= LogLevel.Warning) logger?.debug({ msal: message }, 'msal');
-        },
-      },
-    },
+    system: msalSystemOptions(options.transport, logger),
   });
 
   const memo = createTokenMemo();

@@ -1,9 +1,9 @@
-import { LogLevel, PublicClientApplication, type AuthenticationResult } from '@azure/msal-node';
+import { PublicClientApplication, type AuthenticationResult } from '@azure/msal-node';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { AccessToken, HttpTransport, TokenProvider, TokenRequest } from '../core/ports.js';
 import { mapMsalError } from './msal-errors.js';
-import { createMsalNetworkModule } from './msal-network.js';
+import { msalSystemOptions } from './msal-network.js';
 import type { SessionKey, SessionStore } from './session-store.js';
 import { tenantIdFromToken } from './token-claims.js';
 import { createTokenMemo } from './token-memo.js';
@@ -41,16 +41,7 @@ export function publicClientApplication(options: {
       authority: `${options.authorityHost}/${options.tenant}`,
       ...(options.trustAuthorityHost ? { knownAuthorities: [new URL(options.authorityHost).host] } : {}),
     },
-    system: {
-      networkClient: createMsalNetworkModule(options.transport),
-      loggerOptions: {
-        piiLoggingEnabled: false,
-        logLevel: LogLevel.Warning,
-        loggerCallback: (level, message, containsPii) => {
-          if (!containsPii && level <= LogLevel.Warning) options.logger?.debug({ msal: message }, 'msal');
-        },
-      },
-    },
+    system: msalSystemOptions(options.transport, options.logger),
   });
 }
 

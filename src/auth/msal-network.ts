@@ -1,4 +1,5 @@
-import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
+import { LogLevel, type Configuration, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
+import type { Logger } from '../core/logger.js';
 import type { HttpTransport } from '../core/ports.js';
 
 /**
@@ -28,5 +29,22 @@ export function createMsalNetworkModule(transport: HttpTransport, defaultTimeout
   return {
     sendGetRequestAsync: (url, options, timeout) => send('GET', url, options, timeout ?? defaultTimeoutMs),
     sendPostRequestAsync: (url, options) => send('POST', url, options, defaultTimeoutMs),
+  };
+}
+
+/**
+ * The `system` part of every msal client's configuration: its HTTP goes through our transport
+ * (and its trusted CAs), and only its warnings without personal data reach our log, at debug.
+ */
+export function msalSystemOptions(transport: HttpTransport, logger: Logger | undefined): NonNullable<Configuration['system']> {
+  return {
+    networkClient: createMsalNetworkModule(transport),
+    loggerOptions: {
+      piiLoggingEnabled: false,
+      logLevel: LogLevel.Warning,
+      loggerCallback: (level, message, containsPii) => {
+        if (!containsPii && level <= LogLevel.Warning) logger?.debug({ msal: message }, 'msal');
+      },
+    },
   };
 }

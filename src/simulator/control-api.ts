@@ -9,8 +9,6 @@ export interface ControlDeps extends EntraControl {
   provision(request: ProvisionRequest): Promise<ProvisionedTenant>;
   recorder: Recorder;
   configure(settings: TenantSettings, organizationOrId?: string): void;
-  /** A tenant's id from its organization domain or id; undefined when unknown. */
-  resolveTenant(organizationOrId: string): string | undefined;
 }
 
 /**
@@ -67,9 +65,7 @@ async function route_(route: string, url: URL, body: Buffer, deps: ControlDeps):
       }
       case 'GET /_simulator/calls': {
         // The recorder's recent calls (a bounded ring), for benchmarks that need per-call server time.
-        const tenant = url.searchParams.get('tenant');
-        const tenantId = tenant === null ? undefined : (deps.resolveTenant(tenant) ?? tenant.toLowerCase());
-        return jsonResponse(200, tenantId === undefined ? deps.recorder.calls() : deps.recorder.calls().filter((call) => call.tenantId === tenantId));
+        return jsonResponse(200, deps.recorder.calls(url.searchParams.get('tenant') ?? undefined));
       }
       case 'POST /_simulator/stats/reset':
         deps.recorder.reset();

@@ -137,7 +137,6 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     provision: provisionTenant,
     recorder,
     configure,
-    resolveTenant: (name) => tenants.find(name)?.tenantId,
     ...entra,
   });
   const handlers: Record<SimulatorRole, Parameters<typeof startListener>[0]['handler']> = {

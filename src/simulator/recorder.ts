@@ -174,8 +174,11 @@ export function createRecorder(options: {
       }
       return out;
     },
-    calls() {
-      return [...ring.slice(ringStart), ...ring.slice(0, ringStart)];
+    calls(tenant) {
+      const all = [...ring.slice(ringStart), ...ring.slice(0, ringStart)];
+      if (tenant === undefined) return all;
+      const tenantId = options.resolveTenant(tenant) ?? tenant.toLowerCase();
+      return all.filter((call) => call.tenantId === tenantId);
     },
     reset() {
       for (const found of counters.values()) {

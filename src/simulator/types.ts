@@ -236,8 +236,8 @@ export interface Recorder {
   stats(tenant: string, service?: ServiceName): KeyStats;
   /** Keyed by tenantId. */
   snapshot(): Record<string, Record<ServiceName, KeyStats>>;
-  /** Bounded ring buffer, the last 10_000 calls, oldest first. */
-  calls(): readonly CallRecord[];
+  /** Bounded ring buffer, the last 10_000 calls, oldest first; only one tenant's (organization or id) when given. */
+  calls(tenant?: string): readonly CallRecord[];
   /** Token endpoint counters: one tenant (organization or id), or all tenants summed. */
   entra(tenant?: string): EntraStats;
   /** Zeroes counters and peaks (keeps current inFlight), the token endpoint counters too, and forgets recorded calls. */
