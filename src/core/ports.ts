@@ -159,8 +159,33 @@ export interface CmdletPage {
   propertyTypes?: Record<string, string>;
 }
 
+/**
+ * The request gate of one slot: the one place that decides when a request may leave. The exchange
+ * client asks it before every request (first pages, next pages, retries) and tells it when the
+ * service asks to slow down.
+ */
+export interface RequestGate {
+  /**
+   * Resolves when a request may leave now: the slot is still held (known locally from its
+   * heartbeat; no Redis round trip) and no cool-down that any process has announced for the
+   * (tenant, service) is running. Waits out a cool-down of at most `maxWaitMs`, plus a random
+   * spread so that the requests that waited do not all leave at the same instant. Rejects with
+   * LIMIT_LEASE_LOST when the slot is lost, EXO_THROTTLED (with `retryAfterMs`) when the cool-down
+   * is longer than `maxWaitMs`, or the signal's reason.
+   */
+  admit(options: { maxWaitMs: number; signal?: AbortSignal }): Promise<void>;
+  /**
+   * The service refused a request and asked to wait `waitMs`: from now on nothing leaves for this
+   * (tenant, service) before then — in this process at once, in every other as soon as the news
+   * reaches it.
+   */
+  throttled(waitMs: number): void;
+}
+
 export interface InvokeOptions {
   signal?: AbortSignal;
+  /** Asked before every request; told about throttling. Without one, the client waits by itself (tests, one-off calls). */
+  gate?: RequestGate;
   /**
    * Called before every HTTP request, including retries and next pages. The worker uses it to
    * check that its lease is still held (fencing); throwing stops the cmdlet before anything is sent.
