@@ -356,23 +356,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
   /** Before every request on `lease`: still ours (fencing), and the key is not cooling down after throttling. */
   function beforeRequestOn(scope: RunScope, lease: Lease): () => Promise<void> {
     const maxInPlaceCoolDownMs = deps.maxInPlaceCoolDownMs ?? 30_000;
-    const check = async (): Promise<void> => {
-      const { coolingMs } = await lease.assertHeld();
-      if (coolingMs <= 0) {
-        scope.logger.debug({ holderId: lease.holderId }, 'request allowed');
-        return;
-      }
-      if (coolingMs > maxInPlaceCoolDownMs) {
-        throw new AppError(
-          'EXO_THROTTLED',
-          `${scope.tenant.name} (${lease.key.service}) is cooling down for ${Math.ceil(coolingMs / 1000)} s after throttling; the run waits in the queue.`,
-          { retryAfterMs: coolingMs },
-        );
-      }
-      await sleep(coolingMs, AbortSignal.any([scope.runSignal, lease.signal]));
-      await check();
-    };
-    return check;
+    return () => lease.admit({ maxWaitMs: maxInPlaceCoolDownMs, signal: scope.runSignal });
   }
 
   function invokeStep(scope: RunScope, step: RunStep, parameters: Record<string, unknown>, lease: Lease, signal: AbortSignal): AsyncIterable<CmdletPage> {

@@ -93,6 +93,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
       await Promise.all(waiterIds.map((id) => new Job(runs.queue, 'wake', {}, {}, id).promote().catch(() => undefined)));
     },
   });
+  lifecycle.add('slot limiter', () => limiter.close());
 
   const stores = new Map<string, OutputStore>();
   const processor = createRunProcessor({
@@ -105,9 +106,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
       // Throttling of one tenant cools that tenant down for every worker; others are unaffected.
       onThrottle: (tenant, event) => {
         options.metrics?.throttles.inc({ tenant: tenant.organization, service: event.service, status: String(event.status) });
-        limiter.coolDown({ tenant: tenant.organization, service: event.service }, event.waitMs).catch((error: unknown) => {
-          logger.warn({ err: error, tenant: tenant.name }, 'could not record the cool-down in Redis');
-        });
+        limiter.throttled({ tenant: tenant.organization, service: event.service }, event.waitMs);
       },
     }),
     limiter,
