@@ -3,7 +3,7 @@
  * so expiry never depends on worker clocks. The keys of one semaphore share a hash tag, so they live
  * in one Redis Cluster slot.
  *
- * KEYS (the same six, in this order, for every script):
+ * KEYS (the same seven, in this order, for every script):
  * 1 holders       ZSET member -> lease expiry (ms, Redis time). A member is a holder id (unique per
  *                 attempt) or `handoff|<waiterId>`: a slot handed to a waiter whose run waits in the
  *                 queue, kept for it until its run comes (it adopts it) or the expiry passes.
@@ -14,10 +14,13 @@
  *                       for it in some process (a freed slot goes straight to that holder id), `=`
  *                       once it has been told to come (its run is being fetched or handled), absent
  *                       otherwise;
- *                       `g:<waiterId>` -> the highest generation (pickup number) that asked for it;
+ *                       `g:<waiterId>` -> the highest generation (pickup number) of the run seen;
  *                       `limit` -> the slots of the key, as the latest caller configured them
  * 6 released      ZSET holderId -> until when its release is remembered (ms), so a release that
  *                 is sent again after a lost reply still reports that the lease was held
+ * 7 generations   ZSET waiterId -> until when its `g:` field is kept (ms): while the run asks or
+ *                 holds a slot, and `keep` beyond, so an older attempt that wakes up stays fenced
+ *                 out even after a newer one got its slot
  *
  * ARGV (the same first six for every script; each script documents what follows):
  * 1 channel   pub/sub channel for notices to every process
@@ -54,30 +57,28 @@ local function coolingMs()
   return math.max(0, redis.call('PTTL', KEYS[4]))
 end
 
-local function forgetWaiter(id)
+local function leaveLine(id)
   redis.call('ZREM', KEYS[2], id)
   redis.call('ZREM', KEYS[3], id)
-  redis.call('HDEL', KEYS[5], 's:' .. id, 'g:' .. id)
+  redis.call('HDEL', KEYS[5], 's:' .. id)
 end
 
 -- Drops expired leases (a slot handed to a waiter that never came included), waiters that stopped
--- asking, and remembered releases that are old enough.
+-- asking, remembered releases and generations that are old enough.
 local function purge()
-  local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
-  for _, holder in ipairs(expired) do
-    if string.sub(holder, 1, #HANDOFF) == HANDOFF then
-      redis.call('HDEL', KEYS[5], 'g:' .. string.sub(holder, #HANDOFF + 1))
-    end
-  end
-  if #expired > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) end
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)) do forgetWaiter(id) end
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)) do leaveLine(id) end
   redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', now)) do
+    redis.call('HDEL', KEYS[5], 'g:' .. id)
+    redis.call('ZREM', KEYS[7], id)
+  end
 end
 
 -- Every reply goes through here: the keys written so far outlive this write by 'keep' (the
 -- cool-down has its own TTL), then the waiters to wake follow the script's own answer.
 local function reply(answer, wake)
-  for index = 1, 6 do
+  for index = 1, 7 do
     if index ~= 4 then redis.call('PEXPIRE', KEYS[index], keep) end
   end
   for _, id in ipairs(wake or {}) do table.insert(answer, id) end
@@ -98,8 +99,7 @@ local function handOff(asker, askerHolder)
       local first = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
       if not first then break end
       local waitingAs = redis.call('HGET', KEYS[5], 's:' .. first)
-      local generation = redis.call('HGET', KEYS[5], 'g:' .. first)
-      forgetWaiter(first)
+      leaveLine(first)
       if first == asker then
         redis.call('ZADD', KEYS[1], expiry, askerHolder)
         askerGranted = true
@@ -107,9 +107,8 @@ local function handOff(asker, askerHolder)
         redis.call('ZADD', KEYS[1], expiry, waitingAs)
         table.insert(grants, {first, waitingAs})
       else
-        -- Kept for the run: its next pickup adopts it; the generation stays to fence out older ones.
+        -- Kept for the run: its next pickup adopts it (an older one is fenced out by generation).
         redis.call('ZADD', KEYS[1], expiry, HANDOFF .. first)
-        if generation then redis.call('HSET', KEYS[5], 'g:' .. first, generation) end
         table.insert(wake, first)
       end
       free = free - 1
@@ -154,9 +153,9 @@ if generation then
   local latest = tonumber(redis.call('HGET', KEYS[5], 'g:' .. waiterId))
   if latest and generation < latest then return reply({-1, 0, 0, coolingMs(), now}) end
   redis.call('HSET', KEYS[5], 'g:' .. waiterId, generation)
+  redis.call('ZADD', KEYS[7], now + keep, waiterId)
 end
 if redis.call('ZREM', KEYS[1], HANDOFF .. waiterId) == 1 then
-  redis.call('HDEL', KEYS[5], 'g:' .. waiterId)
   redis.call('ZADD', KEYS[1], now + ttl, holderId)
   return reply({1, 0, 0, coolingMs(), now})
 end
@@ -222,16 +221,18 @@ return reply({1, now}, wake)
 `;
 
 /**
- * ARGV 7..: holderId. The heartbeat: extends a held lease. Returns {kept (0|1), coolingMs, now,
- * wake...}: a lease that is gone (expired or taken away) must be treated as lost. Also serves the
- * line when expiries freed slots (nobody releases those).
+ * ARGV 7..: holderId, waiterId ('' for an extra slot). The heartbeat: extends a held lease, and
+ * the run's generation fence with it. Returns {kept (0|1), coolingMs, now, wake...}: a lease that
+ * is gone (expired or taken away) must be treated as lost. Also serves the line when expiries freed
+ * slots (nobody releases those).
  */
 export const REFRESH = `${PRELUDE}
-local holderId = ARGV[7]
+local holderId, waiterId = ARGV[7], ARGV[8]
 purge()
 local kept = 0
 if redis.call('ZSCORE', KEYS[1], holderId) then
   redis.call('ZADD', KEYS[1], now + ttl, holderId)
+  if waiterId ~= '' then redis.call('ZADD', KEYS[7], 'XX', now + keep, waiterId) end
   kept = 1
 end
 local wake = handOff(nil, nil)
@@ -272,13 +273,15 @@ return remaining
 `;
 
 /**
- * ARGV 7..: waiterId. Removes a waiter that gave up; a slot already handed to it moves on to the
- * next in line. Returns {now, wake...}.
+ * ARGV 7..: waiterId. Removes a waiter whose run gave up (failed, removed) with everything kept
+ * for it; a slot already handed to it moves on to the next in line. Returns {now, wake...}.
  */
 export const FORGET_WAITER = `${PRELUDE}
 local waiterId = ARGV[7]
 purge()
-forgetWaiter(waiterId)
+leaveLine(waiterId)
+redis.call('HDEL', KEYS[5], 'g:' .. waiterId)
+redis.call('ZREM', KEYS[7], waiterId)
 redis.call('ZREM', KEYS[1], HANDOFF .. waiterId)
 local wake = handOff(nil, nil)
 return reply({now}, wake)

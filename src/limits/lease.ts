@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Lease, LeaseKey } from '../core/ports.js';
@@ -55,6 +56,8 @@ export function createLease(options: LeaseOptions): ManagedLease {
   const { key, member, holderId, leaseTtlMs, clock, board, backend } = options;
   const heartbeatIntervalMs = Math.max(50, Math.floor(leaseTtlMs / 3));
   const controller = new AbortController();
+  // Every request waiting at the gate (pages read ahead, forEach items, retries) listens to it.
+  setMaxListeners(0, controller.signal);
   let validUntilMs = options.validUntilMs;
   let heartbeatTimer: NodeJS.Timeout | undefined;
   let validityTimer: NodeJS.Timeout | undefined;

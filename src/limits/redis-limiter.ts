@@ -37,6 +37,8 @@ export interface RedisLimiterOptions {
   wakeWaiters?: (key: LeaseKey, waiterIds: string[]) => Promise<void>;
   /** Called when a held lease turns out to be lost (for metrics). */
   onLeaseLost?: (key: LeaseKey) => void;
+  /** Names this limiter's two connections in CLIENT LIST (`<name>` and `<name>:news`). Default `exorun:limiter`. */
+  connectionName?: string;
   /** Monotonic clock for lease validity and cool-downs (tests). */
   clock?: MonotonicClock;
 }
@@ -121,6 +123,7 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
   const board = createCoolDownBoard(clock);
   const redisTime = createRedisTimeMapping();
   const instanceId = randomUUID();
+  const connectionName = options.connectionName ?? 'exorun:limiter';
   const newsChannel = `${options.prefix}:lease:news`;
   const indexKey = `${options.prefix}:lease:keys`;
   const indexed = new Set<string>();
@@ -139,19 +142,19 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
   const keysOf = (key: LeaseKey): string[] => {
     // The hash tag keeps the keys of one semaphore in one Redis Cluster slot.
     const base = `${options.prefix}:lease:{${memberOf(key)}}`;
-    return [`${base}:holders`, `${base}:waiters`, `${base}:waiter-expiry`, `${base}:cooldown`, `${base}:line`, `${base}:released`];
+    return [`${base}:holders`, `${base}:waiters`, `${base}:waiter-expiry`, `${base}:cooldown`, `${base}:line`, `${base}:released`, `${base}:generations`];
   };
 
   function commands(): Redis {
     if (!commandConnection) {
       commandConnection = options.redis.duplicate({
-        connectionName: 'exorun:limiter',
+        connectionName,
         // Commands wait in the offline queue while Redis is away (a restart); `call` bounds the wait.
         maxRetriesPerRequest: null,
         enableOfflineQueue: true,
       });
       commandConnection.on('error', (error: Error) => logger?.debug({ err: error }, 'limiter connection error'));
-      for (const [name, lua] of Object.entries(SCRIPTS)) commandConnection.defineCommand(name, { numberOfKeys: 6, lua });
+      for (const [name, lua] of Object.entries(SCRIPTS)) commandConnection.defineCommand(name, { numberOfKeys: 7, lua });
     }
     return commandConnection;
   }
@@ -204,7 +207,7 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
 
   function ensureSubscribed(): void {
     if (subscriber || closed) return;
-    const connection = options.redis.duplicate({ connectionName: 'exorun:limiter-news', maxRetriesPerRequest: null, enableOfflineQueue: true });
+    const connection = options.redis.duplicate({ connectionName: `${connectionName}:news`, maxRetriesPerRequest: null, enableOfflineQueue: true });
     subscriber = connection;
     connection.on('error', (error: Error) => logger?.debug({ err: error }, 'limiter news connection error'));
     connection.on('message', (channel: string, message: string) => {
@@ -258,7 +261,8 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
     }
   }
 
-  function manage(key: LeaseKey, holderId: string, limit: number, validUntilMs: number): ManagedLease {
+  /** `waiterId`: the run's, so the heartbeat keeps its generation fence; undefined for an extra slot. */
+  function manage(key: LeaseKey, holderId: string, waiterId: string | undefined, limit: number, validUntilMs: number): ManagedLease {
     const member = memberOf(key);
     const lease = createLease({
       key,
@@ -273,7 +277,7 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
       backend: {
         async refresh(id, waitMs) {
           const sentAtMs = clock.now();
-          const [kept, coolingMs, redisNowMs, ...waiters] = await call('exorunLeaseRefresh', key, limit, [id], waitMs);
+          const [kept, coolingMs, redisNowMs, ...waiters] = await call('exorunLeaseRefresh', key, limit, [id, waiterId ?? ''], waitMs);
           redisTime.observe(sentAtMs, Number(redisNowMs));
           wake(key, waiters);
           return { kept: kept === 1, coolingMs: Number(coolingMs) };
@@ -322,7 +326,7 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
         { details: { tenant: key.tenant, service: key.service, holderId: request.holderId } },
       );
     }
-    if (status === 1) return { granted: true, lease: manage(key, request.holderId, request.limit, sentAtMs + leaseTtlMs) };
+    if (status === 1) return { granted: true, lease: manage(key, request.holderId, request.waiterId, request.limit, sentAtMs + leaseTtlMs) };
     return { granted: false, retryAfterMs: Number(retryAfterMs), position: Number(position) };
   }
 
@@ -333,7 +337,7 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
     wait.grantedUntilRedisMs = undefined;
     if (validUntilMs === undefined || validUntilMs <= clock.now()) return undefined;
     stats.noticeGrants += 1;
-    return manage(key, request.holderId, request.limit, validUntilMs);
+    return manage(key, request.holderId, request.waiterId, request.limit, validUntilMs);
   }
 
   /** The attempt stops waiting in process; a slot that reached it meanwhile is kept, or handed on (`giveBack`). */
@@ -342,7 +346,7 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
     const [held, redisNowMs, ...waiters] = await call('exorunLeaseStopWaiting', key, request.limit, [request.waiterId, request.holderId, giveBack ? 1 : 0]);
     redisTime.observe(sentAtMs, Number(redisNowMs));
     wake(key, waiters);
-    return held === 1 ? manage(key, request.holderId, request.limit, sentAtMs + leaseTtlMs) : undefined;
+    return held === 1 ? manage(key, request.holderId, request.waiterId, request.limit, sentAtMs + leaseTtlMs) : undefined;
   }
 
   const limiter: RedisTenantLimiter = {
@@ -399,7 +403,7 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
       const [granted, redisNowMs, ...waiters] = await call('exorunLeaseTryAcquireFree', key, request.limit, [request.holderId]);
       redisTime.observe(sentAtMs, Number(redisNowMs));
       wake(key, waiters);
-      return granted === 1 ? manage(key, request.holderId, request.limit, sentAtMs + leaseTtlMs) : undefined;
+      return granted === 1 ? manage(key, request.holderId, undefined, request.limit, sentAtMs + leaseTtlMs) : undefined;
     },
 
     async forgetWaiter(key, waiterId) {
