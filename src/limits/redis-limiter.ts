@@ -163,6 +163,11 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
     if (closed) throw new AppError('RUN_ABORTED', 'The slot limiter is closing; the run will be picked up again.');
   }
 
+  /** A holder id must never read as a slot handed to a waiter (the scripts tell them apart by prefix). */
+  function assertHolderId(holderId: string): void {
+    if (holderId.startsWith(HANDOFF_PREFIX)) throw new AppError('INTERNAL', `A holder id may not start with '${HANDOFF_PREFIX}': ${holderId}`);
+  }
+
   /** Runs a script, waiting at most `waitMs` for Redis; every failure becomes an AppError. */
   async function call(script: ScriptName, key: LeaseKey, limit: number | undefined, extra: (string | number)[], waitMs = redisWaitMs): Promise<unknown[]> {
     const connection = commands();
@@ -306,6 +311,7 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
   /** One ask: ACQUIRE, for `acquire` (`inProcess` false) or for each round of `waitForSlot`. */
   async function ask(key: LeaseKey, request: AcquireRequest, inProcess: boolean): Promise<AcquireResult> {
     assertOpen();
+    assertHolderId(request.holderId);
     index(key);
     const sentAtMs = clock.now();
     const [status, retryAfterMs, position, coolingMs, redisNowMs, ...waiters] = await call('exorunLeaseAcquire', key, request.limit, [
@@ -398,6 +404,7 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
 
     async tryAcquireFree(key, request) {
       assertOpen();
+      assertHolderId(request.holderId);
       index(key);
       const sentAtMs = clock.now();
       const [granted, redisNowMs, ...waiters] = await call('exorunLeaseTryAcquireFree', key, request.limit, [request.holderId]);
