@@ -6,14 +6,16 @@
  * back to the next holder's request being admitted.
  *
  *   npx tsx bench/gate-turnover.ts [--runs 600] [--workers 4] [--concurrency 10] [--slots 3] [--hold 50]
- *                                  [--mode both|before|after] [--in-process]
+ *                                  [--mode both|before|after] [--wake promote|front] [--in-process]
  *
  * `before` runs the slot flow of the `main` branch (its limiter, loaded from git): acquire; refused →
  * park the run in the queue and promote it when a release wakes it; a Redis check before the
  * request. `after` runs this branch's: a run near the front of the line waits in process and gets
  * the slot with the hand-off notice; one further back is parked and promoted when a slot is handed
  * to it or it moves to the front; the request gate decides locally. `--in-process` runs the K
- * workers in this process (one event loop for all: more contention).
+ * workers in this process (one event loop for all: more contention). `--wake front` (after only):
+ * a woken run is promoted and then moved to the front of the waiting runs (BullMQ's LIFO
+ * re-add), instead of behind every run still waiting to be taken up.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     slots: { type: 'string', default: '3' },
     hold: { type: 'string', default: '50' },
     mode: { type: 'string', default: 'both' },
+    wake: { type: 'string', default: 'promote' },
     'in-process': { type: 'boolean', default: false },
     // Internal: this process is one worker of a measurement.
     child: { type: 'string' },
@@ -94,8 +97,15 @@ async function startWorker(mode: Mode, url: string, prefix: string): Promise<Run
   let timeline = emptyTimeline();
   const connection = new Redis(url);
   const queue = new Queue('runs', { connection, prefix });
+  const toFront = mode === 'after' && values.wake === 'front';
   const wakeWaiters = async (_key: unknown, ids: string[]): Promise<void> => {
-    await Promise.all(ids.map((id) => new Job(queue, 'wake', {}, {}, id).promote().catch(() => undefined)));
+    await Promise.all(
+      ids.map(async (id) => {
+        const job = new Job(queue, 'wake', {}, {}, id);
+        await job.promote().catch(() => undefined);
+        if (toFront) await job.changePriority({ priority: 0, lifo: true }).catch(() => undefined);
+      }),
+    );
   };
   const hold = async (admittedAt: number, release: () => Promise<unknown>): Promise<void> => {
     timeline.admitted.push(admittedAt);
@@ -281,7 +291,8 @@ async function measure(mode: Mode): Promise<void> {
   const percentile = (share: number): string => (turnover[Math.min(turnover.length - 1, Math.floor(share * turnover.length))] ?? Number.NaN).toFixed(1);
   const scripts = (commandsAfter['evalsha'] ?? 0) + (commandsAfter['eval'] ?? 0) - (commandsBefore['evalsha'] ?? 0) - (commandsBefore['eval'] ?? 0);
   const where = values['in-process'] ? 'in one process' : 'processes';
-  console.log(`${mode}: ${runs} runs, C=${slots}, L=${holdMs} ms, ${workers} worker ${where} x concurrency ${concurrency}`);
+  const wake = mode === 'after' ? `, woken runs ${values.wake === 'front' ? 'moved to the front of the queue' : 'promoted'}` : '';
+  console.log(`${mode}${wake}: ${runs} runs, C=${slots}, L=${holdMs} ms, ${workers} worker ${where} x concurrency ${concurrency}`);
   console.log(`  elapsed          ${(elapsedMs / 1000).toFixed(2)} s (ideal ${(runs / bound).toFixed(2)} s)`);
   console.log(
     `  throughput       ${throughput.toFixed(1)} runs/s, queuing to last completion; C/L = ${bound.toFixed(1)} runs/s; ratio ${(throughput / bound).toFixed(3)}`,
@@ -291,6 +302,10 @@ async function measure(mode: Mode): Promise<void> {
   console.log(
     `  after 1st second turnover ${mean(afterFill).toFixed(2)} ms on average over ${afterFill.length} hand-overs; ${turnover.filter((ms) => ms > holdMs).length} hand-overs took longer than L`,
   );
+  const slow = handovers
+    .filter((handover) => handover.ms > holdMs)
+    .map((handover) => `${Math.round(handover.ms)} ms at +${Math.round(handover.at - admitted[0]!)} ms`);
+  if (slow.length > 0) console.log(`  longer than L    ${slow.join(', ')} (after the first admission)`);
   console.log(`  turnover ms      p50 ${percentile(0.5)}  p90 ${percentile(0.9)}  p99 ${percentile(0.99)}  max ${(turnover.at(-1) ?? Number.NaN).toFixed(1)}`);
   console.log(`  parked in queue  ${merged.parked} times; Lua scripts (all, BullMQ's included) ${(scripts / runs).toFixed(1)} per run`);
   if (mode === 'after') {
