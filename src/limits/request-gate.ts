@@ -29,21 +29,24 @@ export interface AdmitInput {
  * The request gate's decision, made from what this process knows (no Redis round trip): resolves
  * when a request may leave — the slot is surely still held and no cool-down of its key is running.
  * A cool-down up to `maxWaitMs` is waited out plus the retry policy's resume spread, so requests that
- * waited for the same deadline leave one by one; news of a longer cool-down during the wait extends
- * it. Rejects with LIMIT_LEASE_LOST, EXO_THROTTLED (`retryAfterMs`: the cool-down left) or the
+ * waited for the same deadline leave one by one, each never before its own share of the spread;
+ * news of a longer cool-down during the wait extends it (and draws the share again). Rejects with LIMIT_LEASE_LOST, EXO_THROTTLED (`retryAfterMs`: the cool-down left) or the
  * signal's reason.
  */
 export async function admitRequest(input: AdmitInput): Promise<void> {
   const { slot, board, clock, signal } = input;
+  /** When this request leaves: the deadline plus its share of the spread, drawn once per deadline. */
+  let resumeAtMs: number | undefined;
   for (;;) {
     throwIfAborted(slot.signal);
     throwIfAborted(signal);
-    if (clock.now() >= slot.validUntilMs()) {
+    const now = clock.now();
+    if (now >= slot.validUntilMs()) {
       slot.expire();
       throwIfAborted(slot.signal);
     }
     const coolingMs = board.remainingMs(slot.member);
-    if (coolingMs <= 0) return;
+    if (coolingMs <= 0 && (resumeAtMs === undefined || now >= resumeAtMs)) return;
     if (coolingMs > input.maxWaitMs) {
       throw new AppError(
         'EXO_THROTTLED',
@@ -51,14 +54,14 @@ export async function admitRequest(input: AdmitInput): Promise<void> {
         { retryAfterMs: coolingMs, details: { tenant: slot.key.tenant, service: slot.key.service } },
       );
     }
-    // Sleeps past the deadline by a random spread; a longer cool-down announced meanwhile wakes it
-    // to plan again. After the sleep the loop checks everything once more: the deadline has passed
-    // unless it was extended, and the slot may have been lost while it slept.
-    await sleepUnlessExtended(resumeAfterMs(coolingMs), board, slot, signal);
+    resumeAtMs ??= now + resumeAfterMs(coolingMs);
+    // Sleeps until then; a longer cool-down announced meanwhile wakes it to plan again. Timers may
+    // fire a little early (they run on the event loop's cached clock): the loop sleeps out the rest.
+    if ((await sleepUnlessExtended(resumeAtMs - now, board, slot, signal)) === 'extended') resumeAtMs = undefined;
   }
 }
 
-function sleepUnlessExtended(ms: number, board: CoolDownBoard, slot: GuardedSlot, signal: AbortSignal | undefined): Promise<void> {
+function sleepUnlessExtended(ms: number, board: CoolDownBoard, slot: GuardedSlot, signal: AbortSignal | undefined): Promise<'slept' | 'extended'> {
   return new Promise((resolve, reject) => {
     const signals = signal ? [slot.signal, signal] : [slot.signal];
     const finish = (settle: () => void): void => {
@@ -68,8 +71,8 @@ function sleepUnlessExtended(ms: number, board: CoolDownBoard, slot: GuardedSlot
       settle();
     };
     const onAbort = (): void => finish(() => reject(abortReason(signals.find((each) => each.aborted))));
-    const timer = setTimeout(() => finish(resolve), ms);
-    const stopListening = board.onExtended(slot.member, () => finish(resolve));
+    const timer = setTimeout(() => finish(() => resolve('slept')), ms);
+    const stopListening = board.onExtended(slot.member, () => finish(() => resolve('extended')));
     for (const each of signals) each.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -102,6 +102,21 @@ describe('request gate', () => {
     expect(leftAt).toEqual([0.1, 0.3, 0.5, 0.9].map((draw) => deadline + Math.round(draw * spreadMs)));
   });
 
+  it('never leaves before its own share of the spread, even when its timer fires early', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    // Timers run on the event loop's cached clock, which can trail the monotonic one: here by 5 ms.
+    let lagMs = 0;
+    const lagging = { now: () => Date.now() - lagMs };
+    const laggingBoard = createCoolDownBoard(lagging);
+    laggingBoard.extend(member, 1_000);
+    const plannedAt = lagging.now() + 1_000 + 0.5 * Math.min(RETRY_LIMITS.resumeSpreadCapMs, 1_000 * RETRY_LIMITS.resumeSpreadRatio);
+    let admittedAt: number | undefined;
+    void admitRequest({ slot, board: laggingBoard, clock: lagging, maxWaitMs: 30_000 }).then(() => (admittedAt = lagging.now()));
+    lagMs = 5;
+    await vi.advanceTimersByTimeAsync(1_200);
+    expect(admittedAt).toBeGreaterThanOrEqual(plannedAt);
+  });
+
   it('refuses a cool-down longer than the caller may wait, telling how long is left', async () => {
     board.extend(member, 45_000);
     vi.advanceTimersByTime(5_000);
