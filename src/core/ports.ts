@@ -186,11 +186,6 @@ export interface InvokeOptions {
   signal?: AbortSignal;
   /** Asked before every request; told about throttling. Without one, the client waits by itself (tests, one-off calls). */
   gate?: RequestGate;
-  /**
-   * Called before every HTTP request, including retries and next pages. The worker uses it to
-   * check that its lease is still held (fencing); throwing stops the cmdlet before anything is sent.
-   */
-  beforeRequest?: () => Promise<void>;
 }
 
 export interface ExchangeClient {

@@ -5,7 +5,8 @@ import type { ExorunConfig, TenantConfig } from '../config/model.js';
 import { isReadOnlyCmdlet } from '../core/cmdlets.js';
 import { AppError, toAppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { CmdletPage, Lease, LeaseKey, Manifest, OutputStore, RunOutput } from '../core/ports.js';
+import type { CmdletPage, Lease, LeaseKey, Manifest, OutputStore, RequestGate, RunOutput } from '../core/ports.js';
+import { decideRunOutcome, failsOnlyTheItem, resumeAfterMs } from '../core/retry-policy.js';
 import { localDate, sleep, withJitter } from '../core/time.js';
 import type { ExorunMetrics } from '../core/metrics.js';
 import { computeWindow, itemFailuresExceeded, resolveParameters, usesWindow, type RunWindow, type TemplateContext } from '../jobs/index.js';
@@ -14,7 +15,6 @@ import { parseRunPayload, type RunPayload, type RunStep } from '../queue/payload
 import type { RunWindowStore } from '../queue/run-windows.js';
 import { manifestPath } from '../storage/index.js';
 import { readJsonlObjects } from './jsonl-items.js';
-import { decideOutcome } from './outcome.js';
 import type { TenantSession, TenantSessions } from './tenant-sessions.js';
 
 /** What a completed run returns to BullMQ (and `exorun run --wait` prints). */
@@ -48,34 +48,7 @@ export interface RunProcessorDeps {
   logger: Logger;
   /** Longest wait between asks for a slot; wake-ups after a release usually come much sooner. */
   maxSlotWaitMs: number;
-  /**
-   * A cool-down after throttling up to this long is waited out in place (the run keeps its slot
-   * and its paging cursor); a longer one re-delays the run. Default 30 s.
-   */
-  maxInPlaceCoolDownMs?: number;
   metrics?: ExorunMetrics;
-}
-
-/**
- * Errors that end a whole forEach step rather than one item: the run cannot go on (slot lost,
- * shutdown, timeout, throttling cool-down, sign-in, storage) or every item would fail the same way.
- */
-const RUN_LEVEL_CODES: ReadonlySet<string> = new Set([
-  'LIMIT_LEASE_LOST',
-  'RUN_ABORTED',
-  'RUN_TIMEOUT',
-  'EXO_THROTTLED',
-  'EXO_UNAUTHORIZED',
-  'EXO_CMDLET_UNKNOWN',
-  'EXO_UNTRUSTED_HOST',
-  'STORE_WRITE_FAILED',
-  'REDIS_UNAVAILABLE',
-  'SIMULATOR_UNAVAILABLE',
-  'INTERNAL',
-]);
-
-function isRunLevel(error: AppError): boolean {
-  return RUN_LEVEL_CODES.has(error.code) || error.code.startsWith('AUTH_') || error.code.startsWith('CFG_');
 }
 
 /** How often a forEach step asks for one more free slot while it has items left. */
@@ -153,7 +126,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     } catch (error) {
       const lease = slots.current;
       const appError = toAppError(lease.signal.aborted && !signal?.aborted ? (lease.signal.reason ?? error) : error);
-      const outcome = decideOutcome(appError, { freeDelaysSoFar: payload.freeDelays ?? 0 });
+      const outcome = decideRunOutcome(appError, { freeDelaysSoFar: payload.freeDelays ?? 0 });
       const finalFailure = outcome.kind === 'fail' || (outcome.kind === 'retry' && job.attemptsMade + 1 >= (job.opts.attempts ?? 1));
       const opened = await output?.catch(() => undefined);
       if (finalFailure) await opened?.fail({ code: appError.code, message: appError.message }).catch(() => undefined);
@@ -353,26 +326,30 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     return opening;
   }
 
-  /** Before every request on `lease`: still ours (fencing), and the key is not cooling down after throttling. */
-  function beforeRequestOn(scope: RunScope, lease: Lease): () => Promise<void> {
-    const maxInPlaceCoolDownMs = deps.maxInPlaceCoolDownMs ?? 30_000;
-    const check = async (): Promise<void> => {
+  /**
+   * The request gate of `lease` (interim, until the limiter's lease is the gate): still ours
+   * (fencing), and the key is not cooling down after throttling.
+   */
+  function gateOf(scope: RunScope, lease: Lease): RequestGate {
+    const admit = async (maxWaitMs: number, signal: AbortSignal | undefined): Promise<void> => {
       const { coolingMs } = await lease.assertHeld();
-      if (coolingMs <= 0) {
-        scope.logger.debug({ holderId: lease.holderId }, 'request allowed');
-        return;
-      }
-      if (coolingMs > maxInPlaceCoolDownMs) {
+      if (coolingMs <= 0) return;
+      if (coolingMs > maxWaitMs) {
         throw new AppError(
           'EXO_THROTTLED',
           `${scope.tenant.name} (${lease.key.service}) is cooling down for ${Math.ceil(coolingMs / 1000)} s after throttling; the run waits in the queue.`,
           { retryAfterMs: coolingMs },
         );
       }
-      await sleep(coolingMs, AbortSignal.any([scope.runSignal, lease.signal]));
-      await check();
+      await sleep(resumeAfterMs(coolingMs), AbortSignal.any([scope.runSignal, lease.signal, ...(signal ? [signal] : [])]));
+      await admit(maxWaitMs, signal);
     };
-    return check;
+    return {
+      admit: (options) => admit(options.maxWaitMs, options.signal),
+      throttled: (waitMs) => {
+        deps.limiter.coolDown(lease.key, waitMs).catch((error: unknown) => scope.logger.warn({ err: error }, 'could not record the cool-down in Redis'));
+      },
+    };
   }
 
   function invokeStep(scope: RunScope, step: RunStep, parameters: Record<string, unknown>, lease: Lease, signal: AbortSignal): AsyncIterable<CmdletPage> {
@@ -385,7 +362,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
         ...(step.select === undefined ? {} : { select: step.select }),
         pageSize: step.pageSize,
       },
-      { signal: AbortSignal.any([signal, lease.signal]), beforeRequest: beforeRequestOn(scope, lease) },
+      { signal: AbortSignal.any([signal, lease.signal]), gate: gateOf(scope, lease) },
     );
   }
 
@@ -476,7 +453,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
         output.recordItem({ ok: true });
       } catch (error) {
         const appError = toAppError(error);
-        if (stepSignal.aborted || isRunLevel(appError)) throw appError;
+        if (stepSignal.aborted || !failsOnlyTheItem(appError)) throw appError;
         failed += 1;
         output.recordItem({ ok: false, item: label, code: appError.code, message: appError.message });
         scope.logger.warn({ step: step.name, item: label, code: appError.code }, `item failed: ${appError.message}`);

@@ -102,12 +102,9 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
       simulated,
       sessions: createSessionStore({ redis: client, prefix: options.prefix, secretKey: options.secretKey }),
       logger,
-      // Throttling of one tenant cools that tenant down for every worker; others are unaffected.
+      // Throttling is counted here; the run's request gate holds the tenant back in every worker.
       onThrottle: (tenant, event) => {
         options.metrics?.throttles.inc({ tenant: tenant.organization, service: event.service, status: String(event.status) });
-        limiter.coolDown({ tenant: tenant.organization, service: event.service }, event.waitMs).catch((error: unknown) => {
-          logger.warn({ err: error, tenant: tenant.name }, 'could not record the cool-down in Redis');
-        });
       },
     }),
     limiter,

@@ -27,7 +27,6 @@ const provider = (overrides: { clientId?: string; certificatePem?: string; priva
     clientId: overrides.clientId ?? tenant.clientId,
     credential: credentialFromPem(overrides.certificatePem ?? tenant.certificatePem, overrides.privateKeyPem ?? tenant.privateKeyPem),
     transport,
-    trustAuthorityHost: true,
   });
 
 describe('certificate token provider (msal-node against the simulator over TLS)', () => {

@@ -68,7 +68,6 @@ describe('two worker processes renewing one delegated session', () => {
           account,
           scopes: ['https://outlook.office365.com/.default'],
           transport,
-          trustAuthorityHost: true,
         },
         (prompt) => void simulator.approveDeviceCode(prompt.userCode),
       );

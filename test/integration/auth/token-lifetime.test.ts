@@ -70,7 +70,6 @@ jobs:
       account: `admin@${delegated}`,
       scopes: ['https://outlook.office365.com/.default'],
       transport,
-      trustAuthorityHost: true,
     },
     (prompt) => void simulator.approveDeviceCode(prompt.userCode),
   );
