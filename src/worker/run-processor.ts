@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { ExorunConfig, TenantConfig } from '../config/model.js';
 import { isReadOnlyCmdlet } from '../core/cmdlets.js';
 import { AppError, toAppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { CmdletPage, Lease, LeaseKey, Manifest, OutputStore, RequestGate, RunOutput } from '../core/ports.js';
+import type { CmdletPage, CommittedOutput, Lease, LeaseKey, OutputStore, RequestGate, RunOutput } from '../core/ports.js';
 import { decideRunOutcome, failsOnlyTheItem, resumeAfterMs } from '../core/retry-policy.js';
 import { localDate, sleep, withJitter } from '../core/time.js';
 import type { ExorunMetrics } from '../core/metrics.js';
@@ -13,8 +12,6 @@ import { computeWindow, itemFailuresExceeded, resolveParameters, usesWindow, typ
 import type { RedisTenantLimiter } from '../limits/redis-limiter.js';
 import { parseRunPayload, type RunPayload, type RunStep } from '../queue/payload.js';
 import type { RunWindowStore } from '../queue/run-windows.js';
-import { manifestPath } from '../storage/index.js';
-import { readJsonlObjects } from './jsonl-items.js';
 import type { TenantSession, TenantSessions } from './tenant-sessions.js';
 
 /** What a completed run returns to BullMQ (and `exorun run --wait` prints). */
@@ -22,7 +19,7 @@ export interface RunSummary {
   runId: string;
   job: string;
   tenant: string;
-  status: Manifest['status'];
+  status: 'succeeded';
   /** Objects written by all steps. */
   objectCount: number;
   pageCount: number;
@@ -179,10 +176,10 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     progress: { pages: number; objects: number; lastMs: number };
   }
 
+  /** A committed step, and the store that holds it (a later forEach reads its objects back there). */
   interface StepResult {
-    manifest: Manifest;
-    /** Absolute path of the step's JSONL file, for a later forEach. */
-    jsonlFile: string | undefined;
+    committed: CommittedOutput;
+    store: OutputStore;
   }
 
   async function execute(input: ExecuteInput): Promise<RunSummary> {
@@ -237,7 +234,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       }
     }
 
-    const manifests = [...results.values()].map((result) => result.manifest);
+    const manifests = [...results.values()].map((result) => result.committed);
     const itemFailures = manifests.reduce((sum, manifest) => sum + (manifest.items?.failed ?? 0), 0);
     const hasForEach = definition.steps.some((step) => step.forEach !== undefined);
     return {
@@ -248,15 +245,9 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       objectCount: manifests.reduce((sum, manifest) => sum + manifest.objectCount, 0),
       pageCount: manifests.reduce((sum, manifest) => sum + manifest.pageCount, 0),
       durationMs: Date.now() - startedMs,
-      warnings: manifests.reduce((sum, manifest) => sum + manifest.warnings.length, 0),
+      warnings: manifests.reduce((sum, manifest) => sum + manifest.warningCount, 0),
       outputRoot,
-      files: manifests.flatMap((manifest) => [
-        ...manifest.files.map((file) => file.path),
-        path
-          .relative(outputRoot, manifestPath(outputRoot, { job: payload.job, localDate: scope.folderDate, runId: payload.runId, step: manifest.step }))
-          .split(path.sep)
-          .join('/'),
-      ]),
+      files: manifests.flatMap((manifest) => [...manifest.files.map((file) => file.path), manifest.manifestPath]),
       ...(hasForEach ? { itemFailures } : {}),
       ...(window === undefined ? {} : { window: isoWindow(window) }),
     };
@@ -398,10 +389,9 @@ export function createRunProcessor(deps: RunProcessorDeps) {
   }
 
   async function commitStep(scope: RunScope, step: RunStep, output: RunOutput): Promise<StepResult> {
-    const manifest = await output.commit();
-    scope.logger.debug({ step: step.name, files: manifest.files.map((file) => file.path) }, 'output committed');
-    const jsonl = manifest.files.find((file) => file.format === 'jsonl');
-    return { manifest, jsonlFile: jsonl === undefined ? undefined : path.join(scope.outputRoot, jsonl.path) };
+    const committed = await output.commit();
+    scope.logger.debug({ step: step.name, files: committed.files.map((file) => file.path) }, 'output committed');
+    return { committed, store: deps.storeFor(scope.outputRoot) };
   }
 
   /**
@@ -413,9 +403,9 @@ export function createRunProcessor(deps: RunProcessorDeps) {
    * than maxItemFailures fail the run (RUN_ITEM_FAILURES).
    */
   async function runForEachStep(scope: RunScope, step: RunStep, source: StepResult | undefined, isLastStep: boolean): Promise<StepResult> {
-    if (!source?.jsonlFile) throw new AppError('INTERNAL', `Step ${step.name} iterates over ${step.forEach ?? '?'}, which wrote no JSONL file.`);
+    if (!source) throw new AppError('INTERNAL', `Step ${step.name} iterates over ${step.forEach ?? '?'}, which did not run before it.`);
     const output = await beginStep(scope, step, step.parameters);
-    const items = readJsonlObjects(source.jsonlFile);
+    const items = source.store.readObjects(source.committed);
     const stop = new AbortController();
     const stepSignal = AbortSignal.any([scope.runSignal, stop.signal]);
     const key = scope.slots.current.key;
@@ -511,7 +501,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       waited = lanes.length;
       await Promise.all(batch);
     }
-    await items.return(undefined);
+    await items.return?.(undefined);
     await writing;
     if (stopError) throw stopError;
 

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { loadConfigFile } from '../../src/config/load.js';
 import type { ExorunConfig } from '../../src/config/model.js';
 import { createSilentLogger } from '../../src/core/logger.js';
-import type { Manifest } from '../../src/core/ports.js';
+import type { Manifest } from '../../src/storage/index.js';
 import { planRun } from '../../src/jobs/plan.js';
 import { createRunQueue, waitForRun, type RunQueue } from '../../src/queue/run-queue.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';

@@ -6,7 +6,7 @@ import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../../src/config/load.js';
-import type { Manifest } from '../../../src/core/ports.js';
+import type { Manifest } from '../../../src/storage/index.js';
 import { planRun } from '../../../src/jobs/plan.js';
 import { createRunQueue, RUNS_QUEUE, waitForRun, type RunQueue } from '../../../src/queue/run-queue.js';
 import { startSimulator, type Simulator } from '../../../src/simulator/index.js';
