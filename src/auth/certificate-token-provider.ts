@@ -39,6 +39,9 @@ export function createCertificateTokenProvider(options: CertificateTokenProvider
         ...(options.sendX5c ? { x5c: options.credential.chainPem } : {}),
       },
       knownAuthorities: knownAuthoritiesFor(options.authorityHost),
+      // Declares that 401 claims challenges (continuous access evaluation) are handled: the
+      // exchange client renews the token with the claims and sends the request again.
+      clientCapabilities: ['cp1'],
     },
     system: msalSystemOptions(options.transport, logger, network),
   });

@@ -41,6 +41,9 @@ export function publicClientApplication(options: {
       clientId: options.clientId,
       authority: `${options.authorityHost}/${options.tenant}`,
       knownAuthorities: knownAuthoritiesFor(options.authorityHost),
+      // Declares that 401 claims challenges (continuous access evaluation) are handled: the
+      // exchange client renews the token with the claims and sends the request again.
+      clientCapabilities: ['cp1'],
     },
     system: msalSystemOptions(options.transport, options.logger, options.network),
   });

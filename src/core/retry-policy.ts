@@ -105,7 +105,11 @@ export function decideRequestRetry(error: AppError, state: RequestRetryState): R
     };
   }
   if (retry === 'wait') {
-    const delayMs = error.retryAfterMs ?? backoffDelayMs(state.throttledInARow, RETRY_LIMITS.throttleBackoffBaseMs, RETRY_LIMITS.maxInPlaceWaitMs);
+    // Without a usable wait (none given, or 0: the module backs off then too), back off from 2 s.
+    const delayMs =
+      error.retryAfterMs !== undefined && error.retryAfterMs > 0
+        ? error.retryAfterMs
+        : backoffDelayMs(state.throttledInARow, RETRY_LIMITS.throttleBackoffBaseMs, RETRY_LIMITS.maxInPlaceWaitMs);
     if (state.cursorAgeMs === undefined) {
       // Nothing is lost by starting again: after many refusals in a row, free the slot and the worker.
       if (state.throttledInARow >= RETRY_LIMITS.firstPageThrottleRetries) return { retry: false };

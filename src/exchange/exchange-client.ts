@@ -26,6 +26,23 @@ import { isTrustedUrl } from './trusted-hosts.js';
 /** The fixed system mailbox app-only calls are anchored to (docs/protocol.md). */
 const APP_ONLY_ANCHOR_MAILBOX = 'SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}';
 
+/** IPPS redirects once to its regional host; a chain of redirects is a misbehaving service or proxy. */
+const MAX_REDIRECTS = 3;
+
+/**
+ * The module's client timeouts (its per-cmdlet timeout plus a minute) for cmdlets the service lets
+ * run longer than its usual 15 minutes; every other cmdlet gets the 15 minutes plus one.
+ */
+const LONG_CMDLET_TIMEOUTS_MS: Readonly<Record<string, number>> = {
+  'get-distributiongroupmember': 3_660_000,
+  'import-transportrulecollection': 3_660_000,
+  'set-unifiedgroup': 3_660_000,
+  'update-distributiongroupmember': 3_660_000,
+  'set-organizationconfig': 1_860_000,
+  'update-rolegroupmember': 1_860_000,
+};
+const DEFAULT_REQUEST_TIMEOUT_MS = 960_000;
+
 /** A wait at the gate longer than this may have aged the token: ask for it again before sending. */
 const TOKEN_RECHECK_AFTER_WAIT_MS = 1_000;
 
@@ -36,7 +53,7 @@ export interface ExchangeClientOptions {
   logger?: Logger;
   /** One id per logical connection, sent as `connection-id`. */
   connectionId?: string;
-  /** Per-request limit; default 16 minutes (the service's 15 plus one). */
+  /** Per-request limit; default 16 minutes (the service's 15 plus one), longer for the cmdlets the module allows more. */
   requestTimeoutMs?: number;
   /** Called whenever the service asks us to slow down (for metrics). Waiting itself is the gate's business. */
   onThrottle?: (event: { service: ServiceName; status: number; waitMs: number; explicit: boolean }) => void;
@@ -221,7 +238,7 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
           url,
           headers: requestHeaders(request, token, clientRequestId),
           body,
-          timeoutMs: options.requestTimeoutMs ?? 960_000,
+          timeoutMs: options.requestTimeoutMs ?? LONG_CMDLET_TIMEOUTS_MS[request.cmdlet.toLowerCase()] ?? DEFAULT_REQUEST_TIMEOUT_MS,
           ...signalOf(invokeOptions),
         });
       } catch (error) {
@@ -248,11 +265,21 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
 
       if ((status === 301 || status === 302 || status === 307 || status === 308) && headers['location']) {
         const location = new URL(headers['location'], url).toString();
-        if (!isTrustedUrl(location, endpoint.trustedHosts) || redirects >= 3) {
+        if (!isTrustedUrl(location, endpoint.trustedHosts)) {
           throw new AppError(
             'EXO_UNTRUSTED_HOST',
             `${label} redirected ${request.cmdlet} to ${hostOf(location)}, which is not a host of this tenant's cloud; the token was not sent there.`,
             { details: { cmdlet: request.cmdlet, host: hostOf(location), status } },
+          );
+        }
+        if (redirects >= MAX_REDIRECTS) {
+          throw new AppError(
+            'EXO_BAD_RESPONSE',
+            `${label} kept redirecting ${request.cmdlet} (${redirects} redirects, last to ${hostOf(location)}); giving up.`,
+            {
+              retryable: false,
+              details: { cmdlet: request.cmdlet, host: hostOf(location), status },
+            },
           );
         }
         redirects += 1;

@@ -88,6 +88,8 @@ export function failureToError(failure: ServiceFailure, context: FailureContext,
     case 405:
       return make('EXO_BAD_REQUEST', `${serviceLabel} does not accept InvokeCommand at this address (HTTP 405).`);
     default:
-      return make('EXO_BAD_RESPONSE', `${serviceLabel} answered ${cmdlet} with unexpected HTTP ${status}: ${reason}`);
+      // An answer the protocol does not have (a 409, a redirect without a Location): sending the
+      // same request again would get the same answer.
+      return make('EXO_BAD_RESPONSE', `${serviceLabel} answered ${cmdlet} with unexpected HTTP ${status}: ${reason}`, false);
   }
 }

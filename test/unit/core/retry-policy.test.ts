@@ -77,6 +77,9 @@ describe('decideRequestRetry', () => {
     });
     const unsaid = decideRequestRetry(new AppError('EXO_THROTTLED', 'refusal'), { ...fresh, throttledInARow: 2 });
     expect(unsaid.retry && unsaid.delayMs).toBeGreaterThanOrEqual(RETRY_LIMITS.throttleBackoffBaseMs * 4);
+    // Retry-After: 0 (or a date already past) is no licence to hammer: it backs off the same way.
+    const zero = decideRequestRetry(new AppError('EXO_THROTTLED', 'x', { retryAfterMs: 0 }), { ...fresh, throttledInARow: 3 });
+    expect(zero.retry && zero.delayMs).toBeGreaterThanOrEqual(RETRY_LIMITS.throttleBackoffBaseMs * 8);
   });
 
   it('on a first page, gives the run back after many refusals in a row (nothing is lost by starting again)', () => {

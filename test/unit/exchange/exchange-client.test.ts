@@ -167,6 +167,39 @@ describe('exchange client', () => {
     expect(transport.sent[1]!.headers!['authorization']).toBe('Bearer token-1');
   });
 
+  it('gives up on a chain of redirects within the cloud, saying so', async () => {
+    const transport = scriptedTransport(() => ({
+      status: 302,
+      headers: { location: 'https://nam12b.ps.compliance.protection.outlook.com/adminapi/beta/t/InvokeCommand' },
+      body: Buffer.alloc(0),
+    }));
+    const client = createExchangeClient({ endpoints, tokens: tokens(), transport, sleep: noSleep });
+    await expect(collect(client.invoke({ tenant: 't', service: 'ipps', cmdlet: 'Get-DlpCompliancePolicy', parameters: {} }))).rejects.toMatchObject({
+      code: 'EXO_BAD_RESPONSE',
+      retryable: false,
+      message: expect.stringContaining('kept redirecting'),
+    });
+    expect(transport.sent).toHaveLength(4);
+  });
+
+  it('does not repeat a request the service answered with a status the protocol does not have', async () => {
+    const transport = scriptedTransport(() => json(409, { error: { code: 'Conflict', message: 'conflict' } }));
+    const client = createExchangeClient({ endpoints, tokens: tokens(), transport, sleep: noSleep });
+    await expect(collect(client.invoke({ tenant: 't', service: 'exo', cmdlet: 'Get-Mailbox', parameters: {} }))).rejects.toMatchObject({
+      code: 'EXO_BAD_RESPONSE',
+      retryable: false,
+    });
+    expect(transport.sent).toHaveLength(1);
+  });
+
+  it('gives the cmdlets the module lets run longer their longer timeout', async () => {
+    const transport = scriptedTransport(() => json(200, { value: [] }));
+    const client = createExchangeClient({ endpoints, tokens: tokens(), transport, sleep: noSleep });
+    await collect(client.invoke({ tenant: 't', service: 'exo', cmdlet: 'Get-DistributionGroupMember', parameters: { Identity: 'g' } }));
+    await collect(client.invoke({ tenant: 't', service: 'exo', cmdlet: 'Get-Mailbox', parameters: {} }));
+    expect(transport.sent.map((request) => request.timeoutMs)).toEqual([3_660_000, 960_000]);
+  });
+
   it('refuses a redirect outside the cloud without sending the token there', async () => {
     const transport = scriptedTransport(() => ({ status: 302, headers: { location: 'https://evil.example/x' }, body: Buffer.alloc(0) }));
     const client = createExchangeClient({ endpoints, tokens: tokens(), transport, sleep: noSleep });

@@ -129,6 +129,11 @@ describe('Retry-After', () => {
     expect(parseRetryAfterMs('Sun, 22 Nov 2026 09:59:00 GMT', now)).toBe(0);
     expect(parseRetryAfterMs(undefined)).toBeUndefined();
     expect(parseRetryAfterMs('soon')).toBeUndefined();
+    expect(parseRetryAfterMs('.5')).toBe(500);
+    // Date.parse would read these as dates in 2001; they are not Retry-After values.
+    expect(parseRetryAfterMs('-1')).toBeUndefined();
+    expect(parseRetryAfterMs('12 ')).toBe(12_000);
+    expect(parseRetryAfterMs('1e3')).toBeUndefined();
   });
 });
 
