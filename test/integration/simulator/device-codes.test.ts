@@ -1,6 +1,6 @@
 import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXO_POWERSHELL_CLIENT_ID, startSimulator, type ProvisionedTenant, type Simulator } from '../../../src/simulator/index.js';
+import { EXO_POWERSHELL_CLIENT_ID, startSimulator, type ProvisionedTenant, type Simulator } from '@exorun/simulator';
 import { cachedRefreshTokens, control, EXO, postForm, publicClient, trustingAgent } from './helpers.js';
 
 const SCOPE = `${EXO}/.default openid profile offline_access`;

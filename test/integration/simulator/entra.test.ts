@@ -2,7 +2,7 @@ import { createPublicKey, verify } from 'node:crypto';
 import type { Agent } from 'undici';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSelfSignedCertificate, startSimulator, type ProvisionedTenant, type Simulator } from '../../../src/simulator/index.js';
+import { createSelfSignedCertificate, startSimulator, type ProvisionedTenant, type Simulator } from '@exorun/simulator';
 import { acquireToken, confidentialClient, decodePayload, EXO, handAssertion, IPPS, postForm, trustingAgent } from './helpers.js';
 
 let sim: Simulator;
