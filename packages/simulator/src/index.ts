@@ -14,6 +14,7 @@ import { createLoginHandler } from './entra/login-handler.js';
 import { createRefreshTokenStore } from './entra/refresh-tokens.js';
 import { createTokenSigner } from './jwt.js';
 import { createRecorder } from './recorder.js';
+import { createServiceResources } from './resources.js';
 import { startListener, type Listener } from './server.js';
 import { effectiveSettings, mergeSettings, parseTenantSettings } from './settings.js';
 import { createTenantRegistry } from './tenants.js';
@@ -77,6 +78,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const faults = createFaultInjector();
   const cae = createCaeStore();
   const urls = {} as Record<SimulatorRole, string>;
+  const resources = createServiceResources(() => ({ exo: urls.exo, ipps: urls.ipps }));
   const refreshTokens = createRefreshTokenStore({
     lifetimeSec: positive('refreshTokenLifetimeSec', options.refreshTokenLifetimeSec, 90 * 86_400),
     reuse: reuseMode(options.refreshTokenReuse),
@@ -89,6 +91,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   });
   const grants: GrantDeps = {
     signer,
+    resources,
     tenants,
     tokenLifetimeSec: (tenant) => effectiveSettings(serverSettings, tenant.settings).tokenLifetimeSec,
     refreshTokens,
@@ -121,6 +124,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     cae,
     faults,
     signer,
+    resources,
     settingsFor: (tenant) => effectiveSettings(serverSettings, tenant?.settings),
     gzip: options.gzip ?? true,
     now,

@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { authenticate, type AuthContext } from '../src/admin-api/bearer-auth.js';
 import { createTokenSigner } from '../src/jwt.js';
+import { createServiceResources } from '../src/resources.js';
 
 const pair = generateKeyPairSync('rsa', {
   modulusLength: 2048,
@@ -10,7 +11,9 @@ const pair = generateKeyPairSync('rsa', {
 });
 const signer = createTokenSigner({ publicPem: pair.publicKey, privatePem: pair.privateKey });
 const now = Date.UTC(2026, 0, 1);
-const context: AuthContext = { service: 'exo', tenantId: 'tid', signer, loginOrigin: 'https://127.0.0.1:1', nowMs: now };
+// The simulator's own public origins: a client whose token resource follows its endpoint uses these.
+const resources = createServiceResources(() => ({ exo: 'https://sim.localhost:4431', ipps: 'https://sim.localhost:4432' }));
+const context: AuthContext = { service: 'exo', tenantId: 'tid', signer, resources, loginOrigin: 'https://127.0.0.1:1', nowMs: now };
 const claims = {
   aud: 'https://outlook.office365.com',
   tid: 'tid',
@@ -28,8 +31,24 @@ describe('bearer authentication', () => {
     expect(authenticate(bearer({ aud: 'https://ps.compliance.protection.outlook.com' }), { ...context, service: 'ipps' }).ok).toBe(true);
   });
 
+  it('accepts the canonical resource or its own public origin as audience, for its own service only', () => {
+    const ipps = { ...context, service: 'ipps' as const };
+    expect(authenticate(bearer({ aud: 'https://sim.localhost:4431' }), context).ok).toBe(true);
+    expect(authenticate(bearer({ aud: 'https://SIM.localhost:4431/' }), context).ok).toBe(true);
+    expect(authenticate(bearer({ aud: 'https://sim.localhost:4432' }), ipps).ok).toBe(true);
+    expect(authenticate(bearer({ aud: 'https://sim.localhost:4432' }), context).ok).toBe(false);
+    expect(authenticate(bearer({ aud: 'https://sim.localhost:4431' }), ipps).ok).toBe(false);
+    expect(authenticate(bearer({ aud: 'https://outlook.office365.com' }), ipps).ok).toBe(false);
+    // The regional host is reached only through the redirect; it is nobody's token resource.
+    expect(authenticate(bearer({ aud: 'https://nam12b.sim.localhost:4432' }), ipps).ok).toBe(false);
+  });
+
   it.each([
     ['wrong audience', { aud: 'https://graph.microsoft.com' }],
+    ['another host at the same port', { aud: 'https://other.localhost:4431' }],
+    ['its own host at another port', { aud: 'https://sim.localhost:4433' }],
+    ['its own origin with a path', { aud: 'https://sim.localhost:4431/powershell-liveid' }],
+    ['no audience', { aud: undefined }],
     ['another tenant', { tid: 'other' }],
     ['no Exchange.ManageAsApp role', { roles: ['Mail.Read'] }],
     ['not valid yet', { nbf: now / 1000 + 3600 }],

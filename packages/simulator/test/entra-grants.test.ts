@@ -5,8 +5,10 @@ import { DELEGATED_PERMISSIONS, parseDelegatedScope } from '../src/entra/delegat
 import { createDeviceCodeStore, type DeviceCodeEntry } from '../src/entra/device-codes.js';
 import { createEntraStats } from '../src/entra/entra-stats.js';
 import { createRefreshTokenStore, type RefreshGrant } from '../src/entra/refresh-tokens.js';
+import { createServiceResources } from '../src/resources.js';
 
 const EXO = 'https://outlook.office365.com';
+const resources = createServiceResources(() => ({ exo: 'https://127.0.0.1:4431', ipps: 'https://127.0.0.1:4432' }));
 const grant: RefreshGrant = { tenantId: 'tid', upn: 'admin@contoso.onmicrosoft.com', clientId: 'client', signInMs: 1_000 };
 const redeem = (
   store: ReturnType<typeof createRefreshTokenStore>,
@@ -142,14 +144,14 @@ describe('device code state machine', () => {
 
 describe('delegated scopes', () => {
   it('takes one resource with .default and the OIDC scopes msal adds', () => {
-    expect(parseDelegatedScope(`${EXO}/.default openid profile offline_access`, 't')).toEqual({
+    expect(parseDelegatedScope(`${EXO}/.default openid profile offline_access`, 't', resources)).toEqual({
       resource: EXO,
       scp: DELEGATED_PERMISSIONS.join(' '),
       echo: `${EXO}/.default openid profile offline_access`,
       openid: true,
       offlineAccess: true,
     });
-    expect(parseDelegatedScope('https://ps.compliance.protection.outlook.com/AdminApi.AccessAsUser.All', 't')).toMatchObject({
+    expect(parseDelegatedScope('https://ps.compliance.protection.outlook.com/AdminApi.AccessAsUser.All', 't', resources)).toMatchObject({
       scp: 'AdminApi.AccessAsUser.All',
       openid: false,
       offlineAccess: false,
@@ -157,11 +159,23 @@ describe('delegated scopes', () => {
     expect(DELEGATED_PERMISSIONS).toContain('AdminApi.AccessAsUser.All');
   });
 
+  it("takes the simulator's own EXO or IPPS origin as the resource, as a client addressing it would ask", () => {
+    expect(parseDelegatedScope('https://127.0.0.1:4431/.default offline_access', 't', resources)).toMatchObject({
+      resource: 'https://127.0.0.1:4431',
+      offlineAccess: true,
+    });
+    expect(parseDelegatedScope('https://127.0.0.1:4432/AdminApi.AccessAsUser.All', 't', resources)).toMatchObject({
+      resource: 'https://127.0.0.1:4432',
+      scp: 'AdminApi.AccessAsUser.All',
+    });
+  });
+
   it('refuses other resources, two resources, unknown permissions and no resource', () => {
-    expect(parseDelegatedScope('https://graph.microsoft.com/.default', 't')).toMatchObject({ error: 'invalid_scope', code: 500011 });
-    expect(parseDelegatedScope(`${EXO}/.default https://ps.compliance.protection.outlook.com/.default`, 't')).toMatchObject({ code: 28000 });
-    expect(parseDelegatedScope(`${EXO}/Mail.Read`, 't')).toMatchObject({ code: 70011 });
-    expect(parseDelegatedScope('openid profile', 't')).toMatchObject({ code: 70011 });
+    expect(parseDelegatedScope('https://graph.microsoft.com/.default', 't', resources)).toMatchObject({ error: 'invalid_resource', code: 500011 });
+    expect(parseDelegatedScope('https://127.0.0.1:4433/.default', 't', resources)).toMatchObject({ error: 'invalid_resource', code: 500011 });
+    expect(parseDelegatedScope(`${EXO}/.default https://ps.compliance.protection.outlook.com/.default`, 't', resources)).toMatchObject({ code: 28000 });
+    expect(parseDelegatedScope(`${EXO}/Mail.Read`, 't', resources)).toMatchObject({ code: 70011 });
+    expect(parseDelegatedScope('openid profile', 't', resources)).toMatchObject({ code: 70011 });
   });
 });
 

@@ -113,7 +113,7 @@ describe('device code state machine over HTTP', () => {
     });
     expect(await postForm(agent, url, { client_id: EXO_POWERSHELL_CLIENT_ID, scope: 'https://graph.microsoft.com/.default' })).toMatchObject({
       status: 400,
-      body: { error: 'invalid_scope', error_codes: [500011] },
+      body: { error: 'invalid_resource', error_codes: [500011] },
     });
     expect(
       await postForm(agent, url, { client_id: EXO_POWERSHELL_CLIENT_ID, scope: `${EXO}/.default https://ps.compliance.protection.outlook.com/.default` }),

@@ -112,7 +112,7 @@ describe('msal-node against the simulated Entra', () => {
     await expect(
       confidentialClient(sim, agent, tenant).acquireTokenByClientCredential({ scopes: ['https://graph.microsoft.com/.default'] }),
     ).rejects.toMatchObject({
-      errorCode: 'invalid_scope',
+      errorCode: 'invalid_resource',
       errorMessage: expect.stringMatching(/AADSTS500011: The resource principal named https:\/\/graph\.microsoft\.com was not found in the tenant/),
     });
   });

@@ -2,18 +2,13 @@ import type { ServiceName } from '../types.js';
 import { ISSUED_AT_MS_CLAIM } from '../entra/access-token.js';
 import { emptyResponse, type SimResponse } from '../http.js';
 import { decodeJwt, type TokenSigner } from '../jwt.js';
+import type { ServiceResources } from '../resources.js';
 import { claimsChallenge } from './cae.js';
 
 /** Resource app ids the services name in their challenges (`client_id` of the Bearer challenge). */
 export const RESOURCE_APP_IDS: Record<ServiceName, string> = {
   exo: '00000002-0000-0ff1-ce00-000000000000',
   ipps: '00000007-0000-0ff1-ce00-000000000000',
-};
-
-/** Token audiences each service accepts. */
-export const SERVICE_AUDIENCES: Record<ServiceName, readonly string[]> = {
-  exo: ['https://outlook.office365.com', 'https://outlook.office.com'],
-  ipps: ['https://ps.compliance.protection.outlook.com'],
 };
 
 export const APP_ROLE = 'Exchange.ManageAsApp';
@@ -32,6 +27,8 @@ export interface AuthContext {
   /** The tenant named in the URL, when the simulator knows it. */
   tenantId: string | undefined;
   signer: TokenSigner;
+  /** Which token audiences name the service (its canonical resources and its own public origin). */
+  resources: ServiceResources;
   /** Origin of the login listener, for `authorization_uri`. */
   loginOrigin: string;
   nowMs: number;
@@ -93,8 +90,7 @@ export function authenticate(authorization: string | undefined, context: AuthCon
   if (typeof claims['nbf'] === 'number' && claims['nbf'] > nowSec + 300) {
     return refuseVerified();
   }
-  const audience = typeof claims['aud'] === 'string' ? claims['aud'].replace(/\/$/, '').toLowerCase() : '';
-  if (!SERVICE_AUDIENCES[context.service].includes(audience)) {
+  if (typeof claims['aud'] !== 'string' || !context.resources.accepts(context.service, claims['aud'])) {
     return refuseVerified();
   }
   if (context.tenantId === undefined || String(claims['tid']).toLowerCase() !== context.tenantId) {

@@ -5,6 +5,7 @@ import type { CmdletRegistry } from '../cmdlets/registry.js';
 import { BodyTooLargeError, emptyResponse, header, readBody, requestUrl, textResponse, writeResponse, type RequestHandler, type SimResponse } from '../http.js';
 import type { TokenSigner } from '../jwt.js';
 import type { CallHandle, SimulatorRecorder } from '../recorder.js';
+import type { ServiceResources } from '../resources.js';
 import type { EffectiveSettings } from '../settings.js';
 import type { TenantRecord, TenantRegistry } from '../tenants.js';
 import type { AuditSessionStore } from '../cmdlets/audit-sessions.js';
@@ -27,6 +28,7 @@ export interface AdminApiDeps {
   cae: CaeStore;
   faults: FaultInjector;
   signer: TokenSigner;
+  resources: ServiceResources;
   settingsFor: (tenant: TenantRecord | undefined) => EffectiveSettings;
   gzip: boolean;
   now: () => number;
@@ -88,6 +90,7 @@ export function createAdminApiHandler(role: Exclude<SimulatorRole, 'login'>, dep
       service,
       tenantId: tenant?.tenantId,
       signer: deps.signer,
+      resources: deps.resources,
       loginOrigin: deps.urls().login,
       nowMs: deps.now(),
       claimsRequiredSince: (tenantId, upn) => deps.cae.momentFor(tenantId, upn),

@@ -56,7 +56,7 @@ export const clientCredentialsGrant: GrantHandler = (request, deps) => {
     audienceMatches: (aud) => request.audienceMatches(aud, tenant),
   });
   if (failure) return { ok: false, error: failure };
-  const resource = resourceFromScope(form.get('scope'), request.tenantSegment);
+  const resource = resourceFromScope(form.get('scope'), request.tenantSegment, deps.resources);
   if (typeof resource !== 'string') return { ok: false, error: resource };
   deps.count(tenant.tenantId, 'appTokens');
   return { ok: true, body: issueAppToken({ signer: deps.signer, tenant, resource, lifetimeSec: deps.tokenLifetimeSec(tenant), nowMs: request.nowMs }) };

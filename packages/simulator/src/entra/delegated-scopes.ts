@@ -1,5 +1,6 @@
+import type { ServiceResources } from '../resources.js';
 import { aadError, type AadError } from './aad-error.js';
-import { KNOWN_RESOURCES } from './scopes.js';
+import { unknownResource } from './scopes.js';
 
 /** What a delegated request asked for. */
 export interface DelegatedScope {
@@ -28,9 +29,10 @@ export const DELEGATED_PERMISSIONS: readonly string[] = [
 
 /**
  * Parses `scope` of a delegated grant: OIDC scopes plus `{resource}/.default` (or named
- * permissions) of exactly one known resource. msal-node adds `openid profile offline_access`.
+ * permissions) of exactly one resource the simulator serves. msal-node adds `openid profile
+ * offline_access`.
  */
-export function parseDelegatedScope(scope: string | null, tenantName: string): DelegatedScope | AadError {
+export function parseDelegatedScope(scope: string | null, tenantName: string, resources: ServiceResources): DelegatedScope | AadError {
   const asked = [...new Set((scope ?? '').split(/\s+/).filter(Boolean))];
   const resourceScopes = asked.filter((item) => !OIDC_SCOPES.has(item.toLowerCase()));
   if (resourceScopes.length === 0) {
@@ -41,22 +43,14 @@ export function parseDelegatedScope(scope: string | null, tenantName: string): D
       `The provided value for the input parameter 'scope' isn't valid. The scope ${asked.join(' ') || '(none)'} isn't valid. The simulator issues delegated tokens only for Exchange Online and Security & Compliance resources.`,
     );
   }
-  const resources = new Set<string>();
+  const audiences = new Set<string>();
   const permissions = new Set<string>();
   for (const item of resourceScopes) {
     const slash = item.lastIndexOf('/');
-    const resource = slash > 0 ? item.slice(0, slash).replace(/\/$/, '').toLowerCase() : '';
     const permission = item.slice(slash + 1);
-    const known = KNOWN_RESOURCES.find((candidate) => candidate === resource);
-    if (!known) {
-      return aadError(
-        400,
-        'invalid_scope',
-        500011,
-        `The resource principal named ${slash > 0 ? item.slice(0, slash) : item} was not found in the tenant named ${tenantName}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
-      );
-    }
-    resources.add(known);
+    const known = slash > 0 ? resources.find(item.slice(0, slash))?.audience : undefined;
+    if (!known) return unknownResource(slash > 0 ? item.slice(0, slash) : item, tenantName);
+    audiences.add(known);
     if (permission === '.default') {
       for (const granted of DELEGATED_PERMISSIONS) permissions.add(granted);
     } else {
@@ -67,8 +61,8 @@ export function parseDelegatedScope(scope: string | null, tenantName: string): D
       permissions.add(granted);
     }
   }
-  const [resource] = resources;
-  if (resources.size > 1 || resource === undefined) {
+  const [resource] = audiences;
+  if (audiences.size > 1 || resource === undefined) {
     return aadError(
       400,
       'invalid_scope',

@@ -29,7 +29,7 @@ export function requestDeviceCode(
   const credentialFailure = checkClientCredential(request.form, client, request);
   if (credentialFailure) return { ok: false, error: credentialFailure };
   const scopeText = request.form.get('scope');
-  const scope = parseDelegatedScope(scopeText, request.tenantSegment);
+  const scope = parseDelegatedScope(scopeText, request.tenantSegment, deps.resources);
   if ('error' in scope) return { ok: false, error: scope };
   const entry = deps.deviceCodes.issue(
     { tenantId: request.tenant?.tenantId, tenantSegment: request.tenantSegment, clientId: client.clientId, scope: scopeText ?? '' },

@@ -59,7 +59,7 @@ export const deviceCodeGrant: GrantHandler = (request, deps) => {
   const tenant = deps.tenants.find(poll.approval.tenantId);
   const user = tenant?.users.find(poll.approval.upn);
   if (!tenant || !user) return fail(aadError(400, 'invalid_grant', 50034, `The user account ${poll.approval.upn} does not exist in the directory.`));
-  const scope = parseDelegatedScope(poll.entry.scope, request.tenantSegment);
+  const scope = parseDelegatedScope(poll.entry.scope, request.tenantSegment, deps.resources);
   if ('error' in scope) return fail(scope);
   const refreshToken = scope.offlineAccess
     ? deps.refreshTokens.startFamily({ tenantId: tenant.tenantId, upn: user.upn, clientId: client.clientId, signInMs: nowMs })

@@ -1,4 +1,5 @@
 import type { TokenSigner } from '../jwt.js';
+import type { ServiceResources } from '../resources.js';
 import type { TenantRecord, TenantRegistry } from '../tenants.js';
 import type { AadError } from './aad-error.js';
 import type { TokenResponse } from './access-token.js';
@@ -25,6 +26,8 @@ export interface GrantRequest {
 
 export interface GrantDeps {
   signer: TokenSigner;
+  /** Which resources tokens may be issued for (canonical ones and the simulator's own origins). */
+  resources: ServiceResources;
   tenants: TenantRegistry;
   /** Access token lifetime for a tenant now (settings can change at run time). */
   tokenLifetimeSec(tenant: TenantRecord): number;

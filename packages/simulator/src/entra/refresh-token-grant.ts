@@ -21,7 +21,7 @@ export const refreshTokenGrant: GrantHandler = (request, deps) => {
   if (credentialFailure) return fail(credentialFailure);
   const token = form.get('refresh_token');
   if (!token) return fail(aadError(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'refresh_token'."));
-  const scope = parseDelegatedScope(form.get('scope'), request.tenantSegment);
+  const scope = parseDelegatedScope(form.get('scope'), request.tenantSegment, deps.resources);
   if ('error' in scope) return fail(scope);
 
   const result = deps.refreshTokens.redeem(token, { clientId: client.clientId, tenantId: request.tenant?.tenantId, nowMs, rotate: scope.offlineAccess });
