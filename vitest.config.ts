@@ -10,6 +10,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    // `*.localhost` resolves to loopback in tests, so a simulator can be addressed by a DNS name.
+    setupFiles: ['test/support/loopback-dns.ts'],
     // forks (not threads): integration tests spawn and signal child processes, and env such as
     // NODE_EXTRA_CA_CERTS only applies at process start.
     pool: 'forks',

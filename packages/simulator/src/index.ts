@@ -13,6 +13,8 @@ import type { GrantDeps } from './entra/grants.js';
 import { createLoginHandler } from './entra/login-handler.js';
 import { createRefreshTokenStore } from './entra/refresh-tokens.js';
 import { createTokenSigner } from './jwt.js';
+import type { RequestHandler } from './http.js';
+import { checkRegion, DEFAULT_IPPS_REGION, regionalCertificateNames, routeByRegionalHost, usesRegionalSubdomains } from './ipps-regions.js';
 import { createRecorder } from './recorder.js';
 import { createServiceResources } from './resources.js';
 import { startListener, type Listener } from './server.js';
@@ -56,17 +58,23 @@ export { createSelfSignedCertificate, type SelfSignedCertificateOptions } from '
 export { CmdletError, isCmdletError, type CmdletErrorCode } from './cmdlets/cmdlet-error.js';
 export { MORE_RESULTS_WARNING } from './cmdlets/result-window.js';
 
-/** Starts the four HTTPS listeners (login, EXO, IPPS global, IPPS regional) on one CA. */
+/**
+ * Starts the HTTPS listeners (login, EXO, IPPS global, and IPPS regional unless the regional host
+ * is a sub-domain of the global one) on one CA.
+ */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const publicHost = options.publicHost ?? '127.0.0.1';
   const bindHost = options.bindHost ?? '127.0.0.1';
   const hostNames = [...new Set([publicHost, 'localhost', '127.0.0.1', '::1'])];
+  const regionalSubdomain = options.ippsRegionalSubdomain ?? usesRegionalSubdomains(publicHost);
+  if (regionalSubdomain && !usesRegionalSubdomains(publicHost)) throw new Error(`ippsRegionalSubdomain needs a DNS name as publicHost, not '${publicHost}'`);
+  const ippsRegion = checkRegion(options.ippsRegion ?? DEFAULT_IPPS_REGION);
   const adminKey = options.adminKey ?? randomBytes(24).toString('base64url');
   const now = (): number => Date.now();
   let serverSettings: TenantSettings = parseTenantSettings(pickSettings(options));
 
   const ca = options.ca ?? (await createCertificateAuthority());
-  const serverCert = await issueServerCertificate(ca, hostNames);
+  const serverCert = await issueServerCertificate(ca, [...hostNames, ...(regionalSubdomain ? regionalCertificateNames(publicHost, ippsRegion) : [])]);
   const signer = createTokenSigner(await createSigningKeys());
   const registry = createCmdletRegistry();
   const tenants = createTenantRegistry(registry, { now });
@@ -144,16 +152,20 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     configure,
     ...entra,
   });
-  const handlers: Record<SimulatorRole, Parameters<typeof startListener>[0]['handler']> = {
+  const ippsGlobal = createAdminApiHandler('ipps', adminDeps);
+  const ippsRegional = createAdminApiHandler('ippsRegional', adminDeps);
+  const handlers: Record<SimulatorRole, RequestHandler> = {
     login: createLoginHandler({ tenants, signer, origin: () => urls.login, hostNames, grants, now, control }),
     exo: createAdminApiHandler('exo', adminDeps),
-    ipps: createAdminApiHandler('ipps', adminDeps),
-    ippsRegional: createAdminApiHandler('ippsRegional', adminDeps),
+    ipps: regionalSubdomain ? routeByRegionalHost(publicHost, { global: ippsGlobal, regional: ippsRegional }) : ippsGlobal,
+    ippsRegional,
   };
+  const origin = (host: string, port: number): string => `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const listeners: Listener[] = [];
   try {
     for (const role of SIMULATOR_ROLES) {
+      if (role === 'ippsRegional' && regionalSubdomain) continue;
       const listener = await startListener({
         host: bindHost,
         port: options.ports?.[role] ?? 0,
@@ -162,7 +174,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         handler: handlers[role],
       });
       listeners.push(listener);
-      urls[role] = `https://${publicHost.includes(':') ? `[${publicHost}]` : publicHost}:${listener.port}`;
+      urls[role] = origin(publicHost, listener.port);
+      // The regional sub-domain is served by the IPPS listener, on its port.
+      if (role === 'ipps' && regionalSubdomain) urls.ippsRegional = origin(`${ippsRegion}.${publicHost}`, listener.port);
     }
   } catch (error) {
     await Promise.all(listeners.map((listener) => listener.close()));

@@ -1,7 +1,11 @@
 /** The two admin services: Exchange Online and Security & Compliance (IPPS). */
 export type ServiceName = 'exo' | 'ipps';
 
-/** The four HTTPS listeners: Entra (login), EXO, the global IPPS host and its regional host. */
+/**
+ * The four HTTPS roles: Entra (login), EXO, the global IPPS host and its regional host. The
+ * regional host is its own listener, or a sub-domain served by the IPPS listener (see
+ * `SimulatorOptions.ippsRegionalSubdomain`).
+ */
 export type SimulatorRole = 'login' | 'exo' | 'ipps' | 'ippsRegional';
 
 export const SIMULATOR_ROLES: readonly SimulatorRole[] = ['login', 'exo', 'ipps', 'ippsRegional'];
@@ -57,6 +61,16 @@ export interface SimulatorOptions extends TenantSettings {
   bindHost?: string;
   /** Host name used in URLs and the server certificate; default '127.0.0.1'. The SAN always also has localhost, 127.0.0.1 and ::1. */
   publicHost?: string;
+  /**
+   * Where the IPPS global host redirects to. true (the default when `publicHost` is a DNS name):
+   * `https://{ippsRegion}.{publicHost}:{IPPS port}/…`, served by the IPPS listener itself, routed
+   * by the Host header, as the real service redirects to a sub-domain of its global host; the
+   * name must resolve to the simulator for clients (a DNS record, a hosts entry). false (the
+   * default, and the only choice, for an IP literal): a separate regional listener on its own port.
+   */
+  ippsRegionalSubdomain?: boolean;
+  /** The region label of the redirect in sub-domain mode; default 'nam12b'. */
+  ippsRegion?: string;
   /** Absent/0 → ephemeral port. */
   ports?: Partial<Record<SimulatorRole, number>>;
   /** Paging cursor lifetime; default 30 min (the real service's 00:30:00). */
@@ -246,7 +260,10 @@ export interface Recorder {
 }
 
 export interface Simulator {
-  /** Origins like 'https://127.0.0.1:40123' (no trailing slash). */
+  /**
+   * Origins like 'https://127.0.0.1:40123' (no trailing slash). In sub-domain mode `ippsRegional`
+   * is `https://{region}.{publicHost}:{IPPS port}`, the host the global IPPS host redirects to.
+   */
   readonly urls: Record<SimulatorRole, string>;
   readonly caCertPem: string;
   /** So a caller can persist and reuse the CA. */
