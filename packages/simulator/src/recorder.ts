@@ -3,7 +3,7 @@ import { createEntraStats, type EntraCounter } from './entra/entra-stats.js';
 import type { CallRecord, KeyStats, Recorder } from './types.js';
 
 /** Counters a request can bump besides requests/status. */
-export type CallMark = 'refusedConcurrency' | 'throttled' | 'expiredTokenUses' | 'caeChallenges' | 'injectedRefusals';
+export type CallMark = 'refusedConcurrency' | 'throttled' | 'expiredTokenUses' | 'caeChallenges' | 'injectedRefusals' | 'injectedServerErrors';
 
 /** One request being recorded; `finish` is idempotent. */
 export interface CallHandle {
@@ -37,9 +37,10 @@ interface Counters {
   expiredTokenUses: number;
   caeChallenges: number;
   injectedRefusals: number;
+  injectedServerErrors: number;
 }
 
-const MARKS: readonly CallMark[] = ['refusedConcurrency', 'throttled', 'expiredTokenUses', 'caeChallenges', 'injectedRefusals'];
+const MARKS: readonly CallMark[] = ['refusedConcurrency', 'throttled', 'expiredTokenUses', 'caeChallenges', 'injectedRefusals', 'injectedServerErrors'];
 
 export function createRecorder(options: {
   /** Maps an organization or id to the tenant id stats are kept under. */
@@ -83,6 +84,7 @@ export function createRecorder(options: {
         expiredTokenUses: 0,
         caeChallenges: 0,
         injectedRefusals: 0,
+        injectedServerErrors: 0,
       };
       counters.set(key, found);
     }
@@ -111,6 +113,7 @@ export function createRecorder(options: {
       expiredTokenUses: found?.expiredTokenUses ?? 0,
       caeChallenges: found?.caeChallenges ?? 0,
       injectedRefusals: found?.injectedRefusals ?? 0,
+      injectedServerErrors: found?.injectedServerErrors ?? 0,
     };
   }
 

@@ -11,7 +11,16 @@ export interface EffectiveSettings {
 
 const DEFAULTS: EffectiveSettings = { latencyMs: 0, concurrencyCap: 3, faults: {}, errorFormat: 'A', tokenLifetimeSec: 3600 };
 const SETTING_KEYS: ReadonlySet<string> = new Set(['latencyMs', 'concurrencyCap', 'faults', 'errorFormat', 'tokenLifetimeSec']);
-const FAULT_KEYS: ReadonlySet<string> = new Set(['throttleRate', 'unavailableRate', 'concurrencyRefusalRate', 'retryAfterSec', 'retryAfterFormat', 'seed']);
+const FAULT_KEYS: ReadonlySet<string> = new Set([
+  'throttleRate',
+  'unavailableRate',
+  'concurrencyRefusalRate',
+  'serverErrorRate',
+  'gatewayErrorRate',
+  'retryAfterSec',
+  'retryAfterFormat',
+  'seed',
+]);
 
 /** Tenant values win over server values, field by field (faults too). */
 export function effectiveSettings(server: TenantSettings, tenant: TenantSettings | undefined): EffectiveSettings {
@@ -64,6 +73,8 @@ function parseFaults(value: unknown): SimulatorFaults {
   if (record['concurrencyRefusalRate'] !== undefined) {
     faults.concurrencyRefusalRate = number('faults.concurrencyRefusalRate', record['concurrencyRefusalRate'], 0, 1);
   }
+  if (record['serverErrorRate'] !== undefined) faults.serverErrorRate = number('faults.serverErrorRate', record['serverErrorRate'], 0, 1);
+  if (record['gatewayErrorRate'] !== undefined) faults.gatewayErrorRate = number('faults.gatewayErrorRate', record['gatewayErrorRate'], 0, 1);
   if (record['retryAfterSec'] !== undefined) faults.retryAfterSec = number('faults.retryAfterSec', record['retryAfterSec'], 0, 86_400);
   if (record['seed'] !== undefined) faults.seed = number('faults.seed', record['seed'], -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   const format = record['retryAfterFormat'];

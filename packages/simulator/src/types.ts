@@ -22,6 +22,19 @@ export interface SimulatorFaults {
    * `refusedConcurrency`, so a client can still be shown to respect the cap.
    */
   concurrencyRefusalRate?: number;
+  /**
+   * Probability (0..1) of a transient 500 without Retry-After: its body alternates between the
+   * HTML error page IIS/ASP.NET front ends write ("500 - Internal server error.", `text/html`) and a
+   * plain-text body. The request is not run, so a page that failed this way can be re-posted to the
+   * same nextLink and returns what it would have returned. Counted as `injectedServerErrors`.
+   */
+  serverErrorRate?: number;
+  /**
+   * Probability (0..1) of a gateway failure without Retry-After: 502 or 504, with an HTML body or
+   * none (in turn: 502 HTML, 504 empty, 504 HTML, 502 empty). Not run either; counted as
+   * `injectedServerErrors`.
+   */
+  gatewayErrorRate?: number;
   /** Retry-After value to send, seconds; fractional values are written as such ("0.5"). Default 1. */
   retryAfterSec?: number;
   /** How Retry-After is written: 'seconds' (default) | 'http-date'. */
@@ -207,6 +220,8 @@ export interface KeyStats {
   caeChallenges: number;
   /** Concurrency refusals injected by `faults.concurrencyRefusalRate`. */
   injectedRefusals: number;
+  /** 500/502/504 answers injected by `faults.serverErrorRate` and `faults.gatewayErrorRate`. */
+  injectedServerErrors: number;
 }
 
 /** Token endpoint counters (server-wide or per tenant). */

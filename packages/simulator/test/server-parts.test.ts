@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createCursorStore } from '../src/admin-api/cursors.js';
-import { envelopeResponse, paginationError } from '../src/admin-api/envelope.js';
+import { envelopeResponse, gatewayErrorResponse, paginationError, serverErrorResponse } from '../src/admin-api/envelope.js';
 import { createFaultInjector, retryAfter } from '../src/admin-api/faults.js';
 import { maxPageSize } from '../src/admin-api/invoke.js';
 import { notFoundError } from '../src/cmdlets/cmdlet-error.js';
@@ -81,6 +81,19 @@ describe('paging parts', () => {
     expect(maxPageSize('odata.maxpagesize=0')).toBe(1000);
   });
 
+  it('lets a cursor be read any number of times until it expires (no short replay window)', () => {
+    let now = 0;
+    const store = createCursorStore({ ttlMs: 1_800_000, now: () => now });
+    const state = { tenantId: 't', service: 'ipps' as const, bodyHash: 'h', position: 3, emitted: 3, page: 2 };
+    const token = store.create(state);
+    for (const at of [0, 1, 60_000, 61_000, 1_799_999]) {
+      now = at;
+      expect(store.use(token, { tenantId: 't', service: 'ipps', bodyHash: 'h' })).toEqual(state);
+    }
+    now = 1_800_000;
+    expect(store.use(token, { tenantId: 't', service: 'ipps', bodyHash: 'h' })).toBeUndefined();
+  });
+
   it('keeps cursors per tenant, service and body, expires and evicts them', () => {
     let now = 1_000;
     const store = createCursorStore({ ttlMs: 100, maxEntries: 3, now: () => now });
@@ -89,7 +102,10 @@ describe('paging parts', () => {
     expect(store.use(token, { tenantId: 't', service: 'exo', bodyHash: 'other' })).toBeUndefined();
     expect(store.use(token, { tenantId: 't', service: 'ipps', bodyHash: 'h' })).toBeUndefined();
     expect(store.use(token, { tenantId: 't', service: 'exo', bodyHash: 'h' })).toEqual(state);
-    now += 100;
+    now += 99;
+    // Reading does not use a cursor up: it can be re-posted until it expires.
+    expect(store.use(token, { tenantId: 't', service: 'exo', bodyHash: 'h' })).toEqual(state);
+    now += 1;
     expect(store.use(token, { tenantId: 't', service: 'exo', bodyHash: 'h' })).toBeUndefined();
     for (let i = 0; i < 10; i++) store.create(state);
     expect(store.size).toBe(3);
@@ -101,7 +117,7 @@ describe('faults', () => {
   it('are deterministic for a seed', () => {
     const decide = (seed: number): string[] => {
       const injector = createFaultInjector();
-      return Array.from({ length: 50 }, () => String(injector.decide('k', { throttleRate: 0.3, unavailableRate: 0.2, seed })));
+      return Array.from({ length: 50 }, () => String(injector.decide('k', { throttleRate: 0.3, unavailableRate: 0.2, seed })?.kind));
     };
     expect(decide(1)).toEqual(decide(1));
     expect(decide(1)).not.toEqual(decide(2));
@@ -112,15 +128,74 @@ describe('faults', () => {
 
   it('injects concurrency refusals at their rate, after throttling and unavailability', () => {
     const injector = createFaultInjector();
-    const decisions = Array.from({ length: 400 }, () => injector.decide('k', { concurrencyRefusalRate: 0.25, seed: 5 }));
+    const decisions = Array.from({ length: 400 }, () => injector.decide('k', { concurrencyRefusalRate: 0.25, seed: 5 })?.kind);
     const refused = decisions.filter((decision) => decision === 'refuse').length;
     expect(refused).toBeGreaterThan(60);
     expect(refused).toBeLessThan(140);
     expect(new Set(decisions)).toEqual(new Set(['refuse', undefined]));
-    expect(createFaultInjector().decide('k', { concurrencyRefusalRate: 1 })).toBe('refuse');
+    expect(createFaultInjector().decide('k', { concurrencyRefusalRate: 1 })?.kind).toBe('refuse');
+  });
+
+  it('injects server and gateway errors at their rates, deterministically per seed, after the other kinds', () => {
+    const decide = (seed: number): (string | undefined)[] => {
+      const injector = createFaultInjector();
+      return Array.from({ length: 1000 }, () => injector.decide('k', { serverErrorRate: 0.1, gatewayErrorRate: 0.2, seed })?.kind);
+    };
+    const decisions = decide(9);
+    expect(decide(9)).toEqual(decisions);
+    expect(decide(10)).not.toEqual(decisions);
+    const count = (kind: string): number => decisions.filter((decision) => decision === kind).length;
+    expect(count('server-error')).toBeGreaterThan(60);
+    expect(count('server-error')).toBeLessThan(140);
+    expect(count('gateway-error')).toBeGreaterThan(150);
+    expect(count('gateway-error')).toBeLessThan(250);
+    expect(new Set(decisions)).toEqual(new Set(['server-error', 'gateway-error', undefined]));
+    // Adding the new kinds at rate 0 leaves the existing sequences as they were.
+    const before = createFaultInjector();
+    const after = createFaultInjector();
+    for (let i = 0; i < 100; i++) {
+      expect(after.decide('k', { throttleRate: 0.3, serverErrorRate: 0, gatewayErrorRate: 0, seed: 4 })).toEqual(
+        before.decide('k', { throttleRate: 0.3, seed: 4 }),
+      );
+    }
+  });
+
+  it('numbers the occurrences of each kind per key, so bodies can take turns', () => {
+    const injector = createFaultInjector();
+    const faults = { serverErrorRate: 1 };
+    expect([0, 1, 2].map(() => injector.decide('a', faults))).toEqual([0, 1, 2].map((occurrence) => ({ kind: 'server-error', occurrence })));
+    expect(injector.decide('b', faults)).toEqual({ kind: 'server-error', occurrence: 0 });
+    injector.reset();
+    expect(injector.decide('a', faults)).toEqual({ kind: 'server-error', occurrence: 0 });
+  });
+
+  it('writes 500s as an HTML page or plain text, and 502/504 as HTML or nothing, never with Retry-After', () => {
+    const html = serverErrorResponse(0);
+    expect(html).toMatchObject({ status: 500, headers: { 'Content-Type': 'text/html' } });
+    expect(String(html.body)).toContain('<title>500 - Internal server error.</title>');
+    expect(String(html.body)).toContain('<h2>500 - Internal server error.</h2>');
+    const text = serverErrorResponse(1);
+    expect(text).toMatchObject({ status: 500, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+    expect(String(text.body)).not.toMatch(/[<{]/);
+    expect(serverErrorResponse(2).headers['Content-Type']).toBe('text/html');
+
+    const gateway = [0, 1, 2, 3].map(gatewayErrorResponse);
+    expect(gateway.map((response) => [response.status, response.body === undefined ? 'empty' : response.headers['Content-Type']])).toEqual([
+      [502, 'text/html'],
+      [504, 'empty'],
+      [504, 'text/html'],
+      [502, 'empty'],
+    ]);
+    expect(String(gateway[0]!.body)).toContain('502 - Web server received an invalid response while acting as a gateway or proxy server.');
+    expect(String(gateway[2]!.body)).toContain('504 - Gateway Timeout');
+    for (const response of [html, text, ...gateway]) expect(response.headers['Retry-After']).toBeUndefined();
   });
 
   it('checks the new settings', () => {
+    expect(parseTenantSettings({ faults: { serverErrorRate: 0.25, gatewayErrorRate: 0 } })).toEqual({ faults: { serverErrorRate: 0.25, gatewayErrorRate: 0 } });
+    expect(() => parseTenantSettings({ faults: { serverErrorRate: 1.5 } })).toThrow(/faults.serverErrorRate must be a number from 0 to 1/);
+    expect(() => parseTenantSettings({ faults: { gatewayErrorRate: '0.1' } })).toThrow(/faults.gatewayErrorRate/);
+    expect(() => parseTenantSettings({ faults: { internalErrorRate: 0.1 } })).toThrow(/unknown fault setting 'internalErrorRate'/);
     expect(parseTenantSettings({ tokenLifetimeSec: 120, faults: { concurrencyRefusalRate: 0.5 } })).toEqual({
       tokenLifetimeSec: 120,
       faults: { concurrencyRefusalRate: 0.5 },

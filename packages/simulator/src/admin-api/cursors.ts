@@ -17,7 +17,11 @@ export interface CursorState {
 
 export interface CursorStore {
   create(state: CursorState): string;
-  /** The cursor if it exists, has not expired and belongs to this tenant, service and body. */
+  /**
+   * The cursor if it exists, has not expired and belongs to this tenant, service and body. Reading
+   * does not use it up: the service lets a client re-post a nextLink (after a failed or a lost
+   * answer) until the cursor expires, and gets the same page again.
+   */
   use(token: string, expected: Pick<CursorState, 'tenantId' | 'service' | 'bodyHash'>): CursorState | undefined;
   readonly size: number;
 }
@@ -28,14 +32,12 @@ interface Entry {
 }
 
 /**
- * Opaque expiring cursors. Memory stays flat: used cursors linger only for a short replay window
- * (a client may resend a page after a network error), expired ones are swept lazily, and the
- * oldest are evicted past `maxEntries`.
+ * Opaque cursors that expire `ttlMs` after they were handed out, however often they are read.
+ * Memory stays bounded: expired ones are swept lazily, and the oldest are evicted past `maxEntries`.
  */
 export function createCursorStore(options: { ttlMs: number; maxEntries?: number; now?: () => number }): CursorStore {
   const maxEntries = options.maxEntries ?? 100_000;
   const now = options.now ?? Date.now;
-  const replayWindowMs = Math.min(options.ttlMs, 60_000);
   const entries = new Map<string, Entry>();
   let createsSinceSweep = 0;
 
@@ -71,7 +73,6 @@ export function createCursorStore(options: { ttlMs: number; maxEntries?: number;
       if (state.tenantId !== expected.tenantId || state.service !== expected.service || state.bodyHash !== expected.bodyHash) {
         return undefined;
       }
-      entry.expiresAtMs = Math.min(entry.expiresAtMs, at + replayWindowMs);
       return state;
     },
     get size() {

@@ -92,6 +92,88 @@ export function unavailableResponse(retryAfter: string): SimResponse {
   };
 }
 
+/**
+ * A transient 500 as the service's front end writes it, without Retry-After: the HTML error page
+ * of IIS/ASP.NET and, in turn (`occurrence` odd), a plain-text body; never the JSON envelope.
+ */
+export function serverErrorResponse(occurrence: number): SimResponse {
+  if (occurrence % 2 === 1) {
+    return {
+      status: 500,
+      headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+      body: 'The server encountered an internal error. Please retry the request.',
+    };
+  }
+  return {
+    status: 500,
+    headers: { 'Content-Type': 'text/html' },
+    body: iisErrorPage('500 - Internal server error.', 'There is a problem with the resource you are looking for, and it cannot be displayed.'),
+  };
+}
+
+/** 502 or 504 from the gateway in front of the service, without Retry-After: HTML or no body, in turn. */
+export function gatewayErrorResponse(occurrence: number): SimResponse {
+  const variant = GATEWAY_VARIANTS[occurrence % GATEWAY_VARIANTS.length] ?? GATEWAY_VARIANTS[0];
+  const { status, html } = variant;
+  if (!html) return emptyGatewayResponse(status);
+  return status === 502
+    ? {
+        status,
+        headers: { 'Content-Type': 'text/html' },
+        body: iisErrorPage(
+          '502 - Web server received an invalid response while acting as a gateway or proxy server.',
+          'There is a problem with the page you are looking for, and it cannot be displayed. When the Web server (while acting as a gateway or proxy) contacted the upstream content server, it received an invalid response from the content server.',
+        ),
+      }
+    : {
+        status,
+        headers: { 'Content-Type': 'text/html' },
+        body: iisErrorPage(
+          '504 - Gateway Timeout',
+          'The server, while acting as a gateway or proxy, did not receive a timely response from the upstream server.',
+        ),
+      };
+}
+
+/** 502 HTML, 504 empty, 504 HTML, 502 empty: both statuses and both body kinds within four. */
+const GATEWAY_VARIANTS = [
+  { status: 502, html: true },
+  { status: 504, html: false },
+  { status: 504, html: true },
+  { status: 502, html: false },
+] as const;
+
+function emptyGatewayResponse(status: number): SimResponse {
+  return { status, headers: { 'Content-Length': '0' } };
+}
+
+/** The shape of IIS's detailed-errors-off page: a title, the status line and one sentence. */
+function iisErrorPage(title: string, sentence: string): string {
+  return [
+    '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">',
+    '<html xmlns="http://www.w3.org/1999/xhtml">',
+    '<head>',
+    '<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1"/>',
+    `<title>${title}</title>`,
+    '<style type="text/css">',
+    'body{margin:0;font-size:.7em;font-family:Verdana, Arial, Helvetica, sans-serif;background:#EEEEEE;}',
+    'h1{font-size:2.4em;margin:0;color:#FFF;} h2{font-size:1.7em;margin:0;color:#CC0000;} h3{font-size:1.2em;margin:10px 0 0 0;color:#000000;}',
+    '</style>',
+    '</head>',
+    '<body>',
+    '<div id="header"><h1>Server Error</h1></div>',
+    '<div id="content">',
+    ' <div class="content-container"><fieldset>',
+    `  <h2>${title}</h2>`,
+    `  <h3>${sentence}</h3>`,
+    ' </fieldset></div>',
+    '</div>',
+    '</body>',
+    '</html>',
+    '',
+  ].join('\r\n');
+}
+
 /** ExoHelper's observed tenant-concurrency refusal text; 429 plain text without Retry-After (status UNCONFIRMED). */
 export function concurrencyRefusal(): SimResponse {
   return {

@@ -13,8 +13,8 @@ import type { CallRecord, ServiceName, SimulatorRole } from '../types.js';
 import { authenticate, issuedAtMs } from './bearer-auth.js';
 import type { CaeStore } from './cae.js';
 import type { CursorStore } from './cursors.js';
-import { concurrencyRefusal, newRequestId, throttledResponse, unavailableResponse } from './envelope.js';
-import { retryAfter, type FaultDecision, type FaultInjector } from './faults.js';
+import { concurrencyRefusal, gatewayErrorResponse, newRequestId, serverErrorResponse, throttledResponse, unavailableResponse } from './envelope.js';
+import { retryAfter, type Fault, type FaultInjector } from './faults.js';
 import { invokeCommand, peekCmdletName } from './invoke.js';
 import { createRateWindow } from './rate-window.js';
 
@@ -85,7 +85,7 @@ export function createAdminApiHandler(role: Exclude<SimulatorRole, 'login'>, dep
 
     // Everything decided from headers happens at arrival, so simultaneous requests see each other.
     let response: SimResponse | undefined;
-    let fault: FaultDecision;
+    let fault: Fault | undefined;
     const auth = authenticate(authorization, {
       service,
       tenantId: tenant?.tenantId,
@@ -131,22 +131,41 @@ export function createAdminApiHandler(role: Exclude<SimulatorRole, 'login'>, dep
     // so that a benchmark's bound C / L is exactly what the service allows.
     const waitMs = settings.latencyMs - (performance.now() - arrivedAt);
     if (waitMs > 0) await sleep(waitMs);
-    if (fault === 'refuse') {
-      // The injected refusal looks exactly like the real one: plain text, no Retry-After.
-      call.mark('injectedRefusals');
-      response = concurrencyRefusal();
-    } else if (fault && tenant) {
-      const after = retryAfter(settings.faults, deps.now());
-      deps.recorder.noteRetryAfter(tenant.tenantId, service, after.untilMs);
-      if (fault === 'throttle') call.mark('throttled');
-      response = fault === 'throttle' ? throttledResponse(after.value) : unavailableResponse(after.value);
-    }
+    if (fault) response = faultResponse(fault, { tenant, service, call, settings, deps });
     response ??= textResponse(500, 'Internal Server Error');
     if (response.status === 200 && tenant) {
       Object.assign(response.headers, successHeaders(tenant, rates.hit(`${tenant.tenantId}|${service}`), call.inFlightAtArrival - 1));
     }
     writeResponse(res, compress(withIds(response, requestId, clientRequestId), deps.gzip && /\bgzip\b/i.test(header(req, 'accept-encoding') ?? '')));
   };
+}
+
+/** The answer to an injected failure (decided at arrival, written after the latency). */
+function faultResponse(
+  fault: Fault,
+  context: { tenant: TenantRecord | undefined; service: ServiceName; call: CallHandle; settings: EffectiveSettings; deps: AdminApiDeps },
+): SimResponse {
+  const { tenant, service, call, settings, deps } = context;
+  switch (fault.kind) {
+    case 'refuse':
+      // The injected refusal looks exactly like the real one: plain text, no Retry-After.
+      call.mark('injectedRefusals');
+      return concurrencyRefusal();
+    case 'server-error':
+      // The request was not run: re-posting the same body (and cursor) gets what it would have.
+      call.mark('injectedServerErrors');
+      return serverErrorResponse(fault.occurrence);
+    case 'gateway-error':
+      call.mark('injectedServerErrors');
+      return gatewayErrorResponse(fault.occurrence);
+    case 'throttle':
+    case 'unavailable': {
+      const after = retryAfter(settings.faults, deps.now());
+      if (tenant) deps.recorder.noteRetryAfter(tenant.tenantId, service, after.untilMs);
+      if (fault.kind === 'throttle') call.mark('throttled');
+      return fault.kind === 'throttle' ? throttledResponse(after.value) : unavailableResponse(after.value);
+    }
+  }
 }
 
 type CallInfo = Omit<Parameters<CallHandle['finish']>[0], 'status'>;
