@@ -10,7 +10,6 @@ import type { ExorunMetrics } from '../core/metrics.js';
 import { createRedisConnection } from '../queue/connection.js';
 import { createRunQueue, RUNS_QUEUE } from '../queue/run-queue.js';
 import { createRunWindowStore } from '../queue/run-windows.js';
-import type { Simulator } from '../simulator/index.js';
 import { createFileOutputStore } from '../storage/index.js';
 import { createSessionStore } from '../auth/session-store.js';
 import { createRunProcessor } from './run-processor.js';
@@ -18,6 +17,7 @@ import { createRunHistory } from '../queue/run-history.js';
 import type { Notifier } from '../notify/notifier.js';
 import { attachRunEvents } from './run-events.js';
 import { createSimulatedCloud } from './simulated-cloud.js';
+import type { RunningSimulator } from './simulator-package.js';
 import { createTenantSessions } from './tenant-sessions.js';
 
 export interface WorkerServiceOptions {
@@ -55,7 +55,7 @@ export interface WorkerService {
   /** True while the BullMQ worker takes runs (for readiness). */
   isRunning(): boolean;
   /** The in-process simulator, if simulated tenants made this worker start one. */
-  simulator(): Simulator | undefined;
+  simulator(): RunningSimulator | undefined;
   /**
    * Stops taking runs and waits for active ones; after `drainMs` aborts them (they return to the
    * queue without spending an attempt). Idempotent.

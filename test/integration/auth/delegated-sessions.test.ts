@@ -13,7 +13,7 @@ import type { HttpTransport, TokenProvider } from '../../../src/core/ports.js';
 import { sleep } from '../../../src/core/time.js';
 import { createExchangeClient } from '../../../src/exchange/exchange-client.js';
 import { createHttpTransport } from '../../../src/exchange/http-transport.js';
-import { startSimulator, type ProvisionedTenant, type Simulator } from '../../../src/simulator/index.js';
+import { startSimulator, type ProvisionedTenant, type Simulator } from '@exorun/simulator';
 import { simulatedEndpoints } from '../../../src/worker/simulated-cloud.js';
 import { makeTestCertificate } from '../../support/certificates.js';
 import { testRedisUrl, uniquePrefix } from '../../support/redis.js';

@@ -3,7 +3,7 @@ import { resolveEndpoints, resolveTenantId } from '../../../src/auth/endpoints.j
 import type { HttpTransport } from '../../../src/core/ports.js';
 import { createHttpTransport } from '../../../src/exchange/http-transport.js';
 import { isTrustedUrl } from '../../../src/exchange/trusted-hosts.js';
-import { startSimulator, type Simulator } from '../../../src/simulator/index.js';
+import { startSimulator, type Simulator } from '@exorun/simulator';
 
 let simulator: Simulator;
 let transport: HttpTransport;
