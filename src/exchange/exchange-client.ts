@@ -194,7 +194,7 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
         throwIfAborted(invokeOptions.signal);
         const networkError = toNetworkError(error, request.cmdlet, label, clientRequestId);
         // A write cmdlet that may have reached the service is not sent twice.
-        if (!isReadOnlyCmdlet(request.cmdlet) || retries >= maxRetries) throw networkError;
+        if (!isReadOnlyCmdlet(request.cmdlet, request.parameters) || retries >= maxRetries) throw networkError;
         const waitMs = backoffMs(retries);
         retries += 1;
         options.logger?.warn({ cmdlet: request.cmdlet, err: networkError.message, waitMs }, 'network failure; retrying');
