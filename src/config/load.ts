@@ -8,7 +8,7 @@ import { templateExpressionsIn } from '../core/template-syntax.js';
 import { controlCharacterProblems, decodeConfigText } from './encoding.js';
 import type { CertificateAuthConfig, ExorunConfig, JobConfig, SecretRef } from './model.js';
 import { normalizeConfig } from './normalize.js';
-import { configError, printable, sortProblems, type ConfigProblem } from './problems.js';
+import { clip, configError, printable, sortProblems, type ConfigProblem } from './problems.js';
 import { jobsFileSchema, NAME_RULE, secretSchemas, type JobsFile } from './schema.js';
 import { checkTenantGroups, listSome, resolveTenantSelection } from './tenant-selection.js';
 import { collectWarnings } from './warnings.js';
@@ -129,7 +129,7 @@ export async function checkConfigFile(file: string, options: FileCheckOptions = 
   if (!result.ok || !source) return result;
   const extra = await environmentWarnings(result.config, source, options);
   if (extra.length === 0) return result;
-  const warnings = [...result.warnings, ...extra];
+  const warnings = sortProblems([...result.warnings, ...extra]);
   return { ok: true, config: Object.freeze({ ...result.config, warnings: Object.freeze(warnings) }), warnings };
 }
 
@@ -603,11 +603,6 @@ function describeValue(value: unknown): string {
 }
 
 export type { JobsFile };
-
-/** A value quoted in a message is cut short: a file can hold a megabyte on one line. */
-function clip(text: string, max = 80): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
-}
 
 function asArray(value: unknown): unknown[] | undefined {
   return Array.isArray(value) ? value : undefined;

@@ -27,6 +27,11 @@ function formatLine(problem: ConfigProblem, message: string): string {
   return printable(problem.path ? `${where} ${problem.path}: ${message}` : `${where} ${message}`);
 }
 
+/** A value quoted in a message is cut short: a file can hold a megabyte on one line. */
+export function clip(text: string, max = 80): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
 /**
  * Escapes what a terminal or log viewer would act on rather than show: control characters (a file
  * can hold an ESC sequence that recolours or rewrites the screen), line breaks (a problem is one

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { parseDurationMs } from '../core/time.js';
 import { DEFAULT_SLOTS, DEFAULT_TIMEZONE } from './model.js';
 import { shiftedFireTime } from './cron.js';
-import type { ConfigProblem } from './problems.js';
+import { clip, type ConfigProblem } from './problems.js';
 import type { JobsFile, StepInput } from './schema.js';
 import type { YamlSource } from './yaml-source.js';
 
@@ -262,8 +262,4 @@ function powerShellAdvice(text: string): string | undefined {
     return `'${clip(text)}' is sent as text: PowerShell expressions are not evaluated (for times relative to the run use a template such as \${now - 1d})`;
   }
   return undefined;
-}
-
-function clip(text: string, max = 60): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

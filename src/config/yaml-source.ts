@@ -1,5 +1,5 @@
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
-import { formatPath, type ConfigProblem } from './problems.js';
+import { clip, formatPath, type ConfigProblem } from './problems.js';
 
 /**
  * A parsed YAML file that remembers where every value came from, so schema problems found on the
@@ -64,7 +64,7 @@ function readYaml(text: string, file: string): YamlSource {
   // merge on: `<<: *defaults` is the usual way to share settings between jobs.
   const document = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false, merge: true });
 
-  const aliasProblems = checkAliases(document, problemAt, text);
+  const { problems: aliasProblems, targets } = checkAliases(document, problemAt, text);
   // An alias-looking value (`*/15 * * * *`) also trips syntax errors further along its line; the
   // alias problem says what happened, so those are left out.
   const aliasLines = new Set(aliasProblems.map((problem) => problem.line));
@@ -80,8 +80,7 @@ function readYaml(text: string, file: string): YamlSource {
   // ordinary files that use an anchor more than 100 times.
   const value: unknown = document.toJS({ maxAliasCount: -1 });
 
-  const anchors = anchorTargets(document);
-  const resolve = (node: unknown): unknown => (isAlias(node) ? anchors.get(node) : node);
+  const resolve = (node: unknown): unknown => (isAlias(node) ? targets.get(node) : node);
 
   /** Each step of `path`: the value node reached and the key node that named it. */
   const walk = (path: readonly PropertyKey[]): { value: Node | null | undefined; key: Node | undefined }[] => {
@@ -188,43 +187,19 @@ function isMergeKey(pair: Pair): boolean {
   return isScalar(pair.key) && typeof pair.key.value === 'symbol';
 }
 
-/** Every alias node and the node it refers to (the last anchor of that name before it). */
-function anchorTargets(document: Document): Map<Node, Node> {
-  const targets = new Map<Node, Node>();
-  const latest = new Map<string, Node>();
-  const visit = (node: unknown): void => {
-    if (isAlias(node)) {
-      const target = latest.get(node.source);
-      if (target) targets.set(node, target);
-      return;
-    }
-    if (!node || typeof node !== 'object') return;
-    const anchored = node as Node & { anchor?: string };
-    if (typeof anchored.anchor === 'string') latest.set(anchored.anchor, anchored);
-    if (isMap(node)) {
-      for (const pair of node.items) {
-        visit(pair.key);
-        visit(pair.value);
-      }
-    } else if (isSeq(node)) {
-      for (const item of node.items) visit(item);
-    }
-  };
-  visit(document.contents);
-  return targets;
-}
-
 /**
  * Aliases that refer to no anchor before them, that sit inside the value they refer to, or that
  * make the file expand past {@link MAX_EXPANDED_VALUES}: each would make yaml throw (or build a
  * cycle, or exhaust memory) when the value is built, so they are reported at the alias instead.
+ * Also returns what each alias refers to, for locating values through aliases.
  */
 function checkAliases(
   document: Document,
   problemAt: (offset: number, path: readonly PropertyKey[], message: string) => ConfigProblem,
   text: string,
-): ConfigProblem[] {
+): { problems: ConfigProblem[]; targets: Map<Node, Node> } {
   const problems: ConfigProblem[] = [];
+  const targets = new Map<Node, Node>();
   const anchors = new Map<string, Node>();
   /** Values each finished node expands to, aliases counted as what they refer to. */
   const sizes = new Map<Node, number>();
@@ -246,6 +221,7 @@ function checkAliases(
         );
         return 1;
       }
+      targets.set(node, target);
       const size = sizes.get(target) ?? 1;
       total += size;
       if (total > MAX_EXPANDED_VALUES && !bombReported) {
@@ -285,7 +261,7 @@ function checkAliases(
     return size;
   };
   visit(document.contents, []);
-  return problems;
+  return { problems, targets };
 }
 
 /** What yaml can merge: a map, an alias of one, or a list of those. */
@@ -311,10 +287,6 @@ function unresolvedAliasMessage(source: string, text: string, offset: number): s
     return `'${clip(written)}' starts with '*', which YAML reads as an alias (a reference to an &anchor); put the value in quotes: "${clip(written)}"`;
   }
   return `alias *${clip(source)} refers to no anchor: define &${clip(source)} on a value before this line`;
-}
-
-function clip(text: string, max = 80): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 function findDuplicateKeys(document: Document, file: string, position: (offset: number) => Position): ConfigProblem[] {
