@@ -122,7 +122,7 @@ jobs:
     expectClean(output);
   });
 
-  it('prints warnings and exits 0: certificates that are expired or locked with another password, unset secrets, bare durations', async () => {
+  it('prints warnings and exits 0: certificates that are expired, missing or locked with another password, unset secrets, bare durations', async () => {
     const expired = makeTestCertificate({ notBefore: new Date(Date.now() - 400 * 86_400_000), notAfter: new Date(Date.now() - 86_400_000) });
     await file('expired.pem', `${expired.certificatePem}${expired.privateKeyPem}`);
     await file('locked.pfx', makeTestCertificate().pfx('the-right-password'));
@@ -133,7 +133,7 @@ jobs:
       `version: 1\ntenants:\n${tenant('old', '{ path: ./expired.pem }')}${tenant('locked', '{ path: ./locked.pfx, password: { env: EXORUN_TEST_PFX } }')}${tenant(
         'unset',
         '{ path: ./locked.pfx, password: { env: EXORUN_TEST_UNSET } }',
-      )}jobs:\n  j: { tenant: old, cmdlet: Get-Mailbox, timeout: 90, timezone: EST }\n`,
+      )}${tenant('gone', '{ path: ./gone.pem }')}jobs:\n  j: { tenant: old, cmdlet: Get-Mailbox, timeout: 90, timezone: EST }\n`,
     );
     const { code, output } = await exorun(['validate', jobs], { EXORUN_TEST_PFX: 'a-wrong-password' });
     expect(output).toMatch(new RegExp(`${jobs}:8:28 tenants\\.old\\.auth\\.certificate\\.path: warning: AUTH_CERT_EXPIRED: The certificate .* expired on `));
@@ -143,9 +143,12 @@ jobs:
     expect(output).toContain(
       `${jobs}:20:52 tenants.unset.auth.certificate.password: warning: the environment variable EXORUN_TEST_UNSET (the certificate password) is not set`,
     );
-    expect(output).toContain(`${jobs}:22:51 jobs.j.timeout: warning: a number without a unit is read as milliseconds (90 ms)`);
-    expect(output).toContain(`${jobs}:22:65 jobs.j.timezone: warning: 'EST' is a fixed offset (UTC-05:00) with no daylight-saving rules`);
-    expect(output).toContain(`${jobs} is valid: 1 job(s) (0 scheduled), 3 tenant(s); 5 warnings`);
+    expect(output).toContain(
+      `${jobs}:26:28 tenants.gone.auth.certificate.path: warning: AUTH_CERT_NOT_FOUND: Cannot read the certificate file ${path.join(dir, 'gone.pem')} (ENOENT).`,
+    );
+    expect(output).toContain(`${jobs}:28:51 jobs.j.timeout: warning: a number without a unit is read as milliseconds (90 ms)`);
+    expect(output).toContain(`${jobs}:28:65 jobs.j.timezone: warning: 'EST' is a fixed offset (UTC-05:00) with no daylight-saving rules`);
+    expect(output).toContain(`${jobs} is valid: 1 job(s) (0 scheduled), 4 tenant(s); 6 warnings`);
     expect(output).not.toContain('a-wrong-password');
     expect(output).not.toContain('the-right-password');
     expect(code).toBe(0);
