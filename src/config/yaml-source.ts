@@ -1,4 +1,4 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Alias, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import { clip, formatPath, type ConfigProblem } from './problems.js';
 
 /**
@@ -64,7 +64,7 @@ function readYaml(text: string, file: string): YamlSource {
   // merge on: `<<: *defaults` is the usual way to share settings between jobs.
   const document = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false, merge: true });
 
-  const { problems: aliasProblems, targets } = checkAliases(document, problemAt, text);
+  const { aliasProblems, duplicateKeyProblems, targets } = inspectNodes(document, problemAt, position, text);
   // An alias-looking value (`*/15 * * * *`) also trips syntax errors further along its line; the
   // alias problem says what happened, so those are left out.
   const aliasLines = new Set(aliasProblems.map((problem) => problem.line));
@@ -121,7 +121,7 @@ function readYaml(text: string, file: string): YamlSource {
     file,
     value,
     syntaxProblems: [],
-    duplicateKeyProblems: findDuplicateKeys(document, file, position),
+    duplicateKeyProblems,
     yamlWarnings: document.warnings.map((warning) => ({ file, ...position(warning.pos[0]), path: '', message: `YAML: ${firstLine(warning.message)}` })),
     locate,
     locateKey,
@@ -188,80 +188,123 @@ function isMergeKey(pair: Pair): boolean {
 }
 
 /**
- * Aliases that refer to no anchor before them, that sit inside the value they refer to, or that
- * make the file expand past {@link MAX_EXPANDED_VALUES}: each would make yaml throw (or build a
- * cycle, or exhaust memory) when the value is built, so they are reported at the alias instead.
- * Also returns what each alias refers to, for locating values through aliases.
+ * One walk over the document, in reading order, for what must be known before the value is built:
+ * - aliases that refer to no anchor before them, that sit inside the value they refer to, or that
+ *   make the file expand past {@link MAX_EXPANDED_VALUES} — each would make yaml throw (or build a
+ *   cycle, or exhaust memory), so they are reported at the alias instead;
+ * - merge keys whose value cannot be merged;
+ * - keys given twice in one map;
+ * - what each alias refers to, for locating values through aliases.
+ * The path is one stack pushed and popped as the walk goes; it is copied only for a problem.
  */
-function checkAliases(
+function inspectNodes(
   document: Document,
   problemAt: (offset: number, path: readonly PropertyKey[], message: string) => ConfigProblem,
+  position: (offset: number) => Position,
   text: string,
-): { problems: ConfigProblem[]; targets: Map<Node, Node> } {
-  const problems: ConfigProblem[] = [];
+): { aliasProblems: ConfigProblem[]; duplicateKeyProblems: ConfigProblem[]; targets: Map<Node, Node> } {
+  const aliasProblems: ConfigProblem[] = [];
+  const duplicateKeyProblems: ConfigProblem[] = [];
   const targets = new Map<Node, Node>();
   const anchors = new Map<string, Node>();
-  /** Values each finished node expands to, aliases counted as what they refer to. */
+  /** Values each finished anchored node expands to, aliases counted as what they refer to. */
   const sizes = new Map<Node, number>();
   const open = new Set<Node>();
+  const path: PropertyKey[] = [];
   let total = 0;
   let bombReported = false;
 
-  const visit = (node: unknown, path: PropertyKey[]): number => {
-    if (isAlias(node)) {
-      const offset = node.range?.[0] ?? 0;
-      const target = anchors.get(node.source);
-      if (!target) {
-        problems.push(problemAt(offset, path, unresolvedAliasMessage(node.source, text, offset)));
-        return 1;
-      }
-      if (open.has(target)) {
-        problems.push(
-          problemAt(offset, path, `alias *${clip(node.source)} is inside the value it refers to (&${clip(node.source)}), which would make it endless`),
-        );
-        return 1;
-      }
-      targets.set(node, target);
-      const size = sizes.get(target) ?? 1;
-      total += size;
-      if (total > MAX_EXPANDED_VALUES && !bombReported) {
-        bombReported = true;
-        problems.push(
-          problemAt(
-            offset,
-            path,
-            `aliases expand this file to more than ${MAX_EXPANDED_VALUES.toLocaleString('en-US')} values (nested aliases, as in a "billion laughs" file); write the values out or nest aliases less`,
-          ),
-        );
-      }
-      return size;
+  const visitAlias = (node: Alias): number => {
+    const offset = node.range?.[0] ?? 0;
+    const target = anchors.get(node.source);
+    if (!target) {
+      aliasProblems.push(problemAt(offset, [...path], unresolvedAliasMessage(node.source, text, offset)));
+      return 1;
     }
+    if (open.has(target)) {
+      const name = clip(node.source);
+      aliasProblems.push(problemAt(offset, [...path], `alias *${name} is inside the value it refers to (&${name}), which would make it endless`));
+      return 1;
+    }
+    targets.set(node, target);
+    const size = sizes.get(target) ?? 1;
+    total += size;
+    if (total > MAX_EXPANDED_VALUES && !bombReported) {
+      bombReported = true;
+      aliasProblems.push(
+        problemAt(
+          offset,
+          [...path],
+          `aliases expand this file to more than ${MAX_EXPANDED_VALUES.toLocaleString('en-US')} values (nested aliases, as in a "billion laughs" file); write the values out or nest aliases less`,
+        ),
+      );
+    }
+    return size;
+  };
+
+  const visitMap = (node: YAMLMap): number => {
+    let size = 0;
+    const seen = new Map<string, number>();
+    for (const pair of node.items) {
+      const keyNode = pair.key as Node | null;
+      size += visit(keyNode);
+      if (isMergeKey(pair)) {
+        size += visit(pair.value);
+        if (!isMergeSource(pair.value, anchors)) {
+          const at = (pair.value as Node | null)?.range?.[0] ?? keyNode?.range?.[0] ?? 0;
+          aliasProblems.push(problemAt(at, [...path], '<< (merge) takes a map or an alias of one, such as <<: *defaults, or a list of them'));
+        }
+        continue;
+      }
+      const key = isScalar(keyNode) ? keyNode.value : undefined;
+      if (typeof key === 'string' || typeof key === 'number') {
+        const name = String(key);
+        const offset = keyNode?.range?.[0] ?? 0;
+        const first = seen.get(name);
+        if (first === undefined) seen.set(name, offset);
+        else {
+          duplicateKeyProblems.push(problemAt(offset, [...path, name], `duplicate ${keyKind(path)} '${name}' (first defined at line ${position(first).line})`));
+        }
+        // As a string, as in the built value: a job named 123 is the key '123'.
+        path.push(name);
+        size += visit(pair.value);
+        path.pop();
+      } else {
+        size += visit(pair.value);
+      }
+    }
+    return size;
+  };
+
+  const visit = (node: unknown): number => {
+    if (isAlias(node)) return visitAlias(node);
     if (!node || typeof node !== 'object') return 0;
     const current = node as Node & { anchor?: string };
     // As in yaml: an alias refers to the last anchor of its name before it, in reading order.
     if (typeof current.anchor === 'string') anchors.set(current.anchor, current);
     total += 1;
-    let size = 1;
     open.add(current);
-    if (isMap(node)) {
-      for (const pair of node.items) {
-        const key = isScalar(pair.key) ? pair.key.value : undefined;
-        const childPath = typeof key === 'string' || typeof key === 'number' ? [...path, key] : path;
-        size += visit(pair.key, path) + visit(pair.value, childPath);
-        if (isMergeKey(pair) && !isMergeSource(pair.value, anchors)) {
-          const at = (pair.value as Node | null)?.range?.[0] ?? (pair.key as Node | null)?.range?.[0] ?? 0;
-          problems.push(problemAt(at, path, '<< (merge) takes a map or an alias of one, such as <<: *defaults, or a list of them'));
-        }
+    let size = 1;
+    if (isMap(node)) size += visitMap(node);
+    else if (isSeq(node)) {
+      for (let index = 0; index < node.items.length; index += 1) {
+        path.push(index);
+        size += visit(node.items[index]);
+        path.pop();
       }
-    } else if (isSeq(node)) {
-      node.items.forEach((item, index) => (size += visit(item, [...path, index])));
     }
     open.delete(current);
     if (typeof current.anchor === 'string') sizes.set(current, size);
     return size;
   };
-  visit(document.contents, []);
-  return { problems, targets };
+  visit(document.contents);
+  return { aliasProblems, duplicateKeyProblems, targets };
+}
+
+function keyKind(mapPath: readonly PropertyKey[]): string {
+  if (mapPath.length === 1 && mapPath[0] === 'jobs') return 'job name';
+  if (mapPath.length === 1 && mapPath[0] === 'tenants') return 'tenant name';
+  return 'key';
 }
 
 /** What yaml can merge: a map, an alias of one, or a list of those. */
@@ -287,36 +330,6 @@ function unresolvedAliasMessage(source: string, text: string, offset: number): s
     return `'${clip(written)}' starts with '*', which YAML reads as an alias (a reference to an &anchor); put the value in quotes: "${clip(written)}"`;
   }
   return `alias *${clip(source)} refers to no anchor: define &${clip(source)} on a value before this line`;
-}
-
-function findDuplicateKeys(document: Document, file: string, position: (offset: number) => Position): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  const visit = (node: unknown, path: PropertyKey[]): void => {
-    if (isMap(node)) {
-      const seen = new Map<string, number>();
-      for (const pair of node.items) {
-        if (!isPair(pair) || !isScalar(pair.key) || isMergeKey(pair)) continue;
-        const key = String(pair.key.value);
-        const offset = pair.key.range?.[0] ?? 0;
-        const first = seen.get(key);
-        if (first === undefined) seen.set(key, offset);
-        else {
-          const what = path.length === 1 && path[0] === 'jobs' ? 'job name' : path.length === 1 && path[0] === 'tenants' ? 'tenant name' : 'key';
-          problems.push({
-            file,
-            ...position(offset),
-            path: formatPath([...path, key]),
-            message: `duplicate ${what} '${key}' (first defined at line ${position(first).line})`,
-          });
-        }
-        visit(pair.value, [...path, key]);
-      }
-    } else if (isSeq(node)) {
-      node.items.forEach((item, index) => visit(item, [...path, index]));
-    }
-  };
-  visit(document.contents, []);
-  return problems;
 }
 
 const MAX_SYNTAX_PROBLEMS = 20;
