@@ -75,7 +75,26 @@ function checkDuration(at: (string | number)[], value: string | number, warn: Wa
   const bare = typeof value === 'number' || /^\s*\d+(\.\d+)?\s*$/.test(value);
   if (!bare) return;
   const ms = parseDurationMs(value) ?? 0;
-  warn(at, `a number without a unit is read as milliseconds (${ms} ms); write ${ms}ms to keep that, or give a unit such as ${ms}s or ${ms}m`);
+  const exact = wholeUnits(ms);
+  warn(
+    at,
+    exact
+      ? `a number without a unit is read as milliseconds (${ms} ms = ${exact}); write ${exact}`
+      : `a number without a unit is read as milliseconds (${ms} ms); write ${ms}ms to keep that, or give a unit such as ${ms}s or ${ms}m`,
+  );
+}
+
+/** `300000` → `5m`: the largest unit that divides a duration exactly, if any is larger than ms. */
+function wholeUnits(ms: number): string | undefined {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return undefined;
 }
 
 function checkClockChange(at: (string | number)[], schedule: string, timeZone: string, nowMs: number, warn: Warn): void {

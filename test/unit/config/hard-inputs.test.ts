@@ -238,6 +238,9 @@ describe('warnings', () => {
         'jobs.yaml:10:14 jobs.j.timeout: warning: a number without a unit is read as milliseconds (90 ms); write 90ms to keep that, or give a unit such as 90s or 90m',
       ],
     });
+    expect(warnings(job('missedRunGrace: 300000'))).toEqual([
+      'jobs.yaml:10:21 jobs.j.missedRunGrace: warning: a number without a unit is read as milliseconds (300000 ms = 5m); write 5m',
+    ]);
     expect(warnings(job('timeout: 90s', 'retry: { backoff: 500 }'))).toEqual([
       'jobs.yaml:11:23 jobs.j.retry.backoff: warning: a number without a unit is read as milliseconds (500 ms); write 500ms to keep that, or give a unit such as 500s or 500m',
     ]);
