@@ -13,7 +13,7 @@ import type { YamlSource } from './yaml-source.js';
  */
 
 export interface WarningOptions {
-  /** Start of the year in which daylight-saving gaps are looked for. */
+  /** "Now": daylight-saving gaps are looked for in the year after it. */
   nowMs: number;
   /** Absolute path of jobs.yaml, for the output-directory check. */
   absolutePath: string;
@@ -53,7 +53,7 @@ export function collectWarnings(file: JobsFile, source: YamlSource, options: War
     if (job.output?.directory !== undefined) {
       const directory = path.resolve(baseDir, job.output.directory);
       const relative = path.relative(outputsRoot, directory);
-      if (relative.startsWith('..') || path.isAbsolute(relative)) {
+      if (relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
         warn(
           [...at, 'output', 'directory'],
           `is outside the outputs root ${outputsRoot} (defaults.output.directory); this job's files are written and pruned there — check that is meant`,
