@@ -182,7 +182,7 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
     let refreshedAfter401 = false;
     /** Set after a 401: the token to retry with. Otherwise a token is asked for before every request. */
     let renewed: AccessToken | undefined;
-    const state: RequestRetryState = { transientRetries: 0, throttledInARow: 0, idempotent: isReadOnlyCmdlet(request.cmdlet) };
+    const state: RequestRetryState = { transientRetries: 0, throttledInARow: 0, idempotent: isReadOnlyCmdlet(request.cmdlet, request.parameters) };
     const cursorAgeMs = (): number | undefined => (input.cursorIssuedAtMs === undefined ? undefined : Date.now() - input.cursorIssuedAtMs);
     let maxWaitMs = inPlaceWaitLimitMs(cursorAgeMs());
 

@@ -557,7 +557,7 @@ function resolveTenant(config: ExorunConfig, payload: RunPayload): TenantConfig 
     throw new AppError('CFG_TENANT_UNKNOWN', `Run ${payload.runId} is for tenant '${payload.tenant}', which this worker's ${config.file} does not define.`);
   }
   for (const step of payload.definition.steps) {
-    if (!payload.definition.allowWrite && !isReadOnlyCmdlet(step.cmdlet)) {
+    if (!payload.definition.allowWrite && !isReadOnlyCmdlet(step.cmdlet, step.parameters)) {
       throw new AppError('CFG_WRITE_NOT_ALLOWED', `${step.cmdlet} can change the tenant and job ${payload.job} does not set allowWrite: true.`);
     }
   }
