@@ -1,11 +1,12 @@
-// Enforces the layout table in ../shared/design.md: which folder may import which, where each
-// third-party client may be used, and no circular imports. `npm run check:deps` runs it.
+// Enforces the project layout: which folder may import which, where each third-party client may
+// be used, that the simulator package stays out of the product's load path, and no circular
+// imports. `npm run check:deps` runs it over src and packages/simulator/src.
 /** @param {string} from @param {string[]} allowed */
 function onlyImports(from, allowed) {
   const alternatives = ['core', ...allowed].join('|');
   return {
     name: `layer-${from}`,
-    comment: `src/${from} may import only: ${['core', ...allowed].join(', ')} (design.md layout table)`,
+    comment: `src/${from} may import only: ${['core', ...allowed].join(', ')} (layout table)`,
     severity: 'error',
     from: { path: `^src/${from}/` },
     to: { path: '^src/', pathNot: `^src/(${from}|${alternatives})/` },
@@ -16,7 +17,7 @@ function onlyImports(from, allowed) {
 function confine(pkg, folders) {
   return {
     name: `confine-${pkg.replace(/[^a-z0-9]+/gi, '-')}`,
-    comment: `${pkg} may be used only in src/{${folders.join(',')}} (design.md third-party confinement)`,
+    comment: `${pkg} may be used only in src/{${folders.join(',')}} (third-party confinement)`,
     severity: 'error',
     from: { path: '^src/', pathNot: `^src/(${folders.join('|')})/` },
     to: { path: `node_modules/${pkg}/` },
@@ -45,13 +46,28 @@ module.exports = {
     onlyImports('limits', []),
     onlyImports('storage', []),
     onlyImports('queue', []),
-    onlyImports('simulator', []),
     // Notifications (webhooks): sent by workers (failed runs) and the scheduler (missed runs).
     onlyImports('notify', ['config']),
     // storage: the daily retention prune; notify: missed-run alerts (both run by the scheduler).
     onlyImports('scheduler', ['config', 'jobs', 'queue', 'storage', 'notify']),
     // Operator surfaces (HTTP endpoint, health, status): read-only views over queues and limits.
     onlyImports('ops', ['config', 'queue', 'limits']),
+    {
+      // A production worker must not load a fake Microsoft 365: `exorun simulate` and
+      // `cloud: simulated` load the package with `await import()` when they need it.
+      name: 'src-loads-simulator-only-dynamically',
+      severity: 'error',
+      comment: 'src/ may reach @exorun/simulator only through a dynamic import() (src/worker/simulator-package.ts).',
+      from: { path: '^src/' },
+      to: { path: '^(packages/simulator/|node_modules/@exorun/simulator/)', dependencyTypesNot: ['dynamic-import'] },
+    },
+    {
+      name: 'simulator-stays-self-contained',
+      severity: 'error',
+      comment: 'The simulator package is a stand-in for Microsoft 365; it must not depend on the product or its tests.',
+      from: { path: '^packages/simulator/' },
+      to: { path: '^(src|test|bench)/' },
+    },
     {
       name: 'worker-never-imports-scheduler',
       severity: 'error',
@@ -65,8 +81,8 @@ module.exports = {
       to: { path: '^(test|bench)/' },
     },
     confine('bullmq', ['queue', 'scheduler', 'worker']),
-    confine('undici', ['exchange', 'simulator']),
-    confine('fast-xml-parser', ['exchange', 'simulator', 'storage']),
+    confine('undici', ['exchange']),
+    confine('fast-xml-parser', ['exchange', 'storage']),
     confine('@azure/msal-node', ['auth']),
     confine('ioredis', ['queue', 'limits', 'auth']),
   ],
@@ -75,6 +91,6 @@ module.exports = {
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
-    exclude: { path: '^(dist|node_modules)/' },
+    exclude: { path: '^(dist|node_modules|packages/[^/]+/dist)/' },
   },
 };

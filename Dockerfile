@@ -2,6 +2,7 @@
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY packages ./packages
 COPY src ./src
 # `npm ci` runs the prepare script (tsc build); dev dependencies are pruned afterwards.
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
@@ -11,6 +12,9 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The simulator workspace package (`exorun simulate`, `cloud: simulated`): node_modules links to it.
+COPY --from=build /app/packages/simulator/package.json ./packages/simulator/package.json
+COPY --from=build /app/packages/simulator/dist ./packages/simulator/dist
 COPY package.json jobs.yaml ./
 COPY schema ./schema
 # Named volumes start with the ownership of these folders, so the unprivileged user can write.

@@ -1,9 +1,17 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // Tests run the simulator package from its TypeScript sources (as tsconfig.json's `paths` does
+    // for tsc and tsx), so no build is needed between an edit and a test run.
+    alias: [{ find: /^@exorun\/simulator$/, replacement: fileURLToPath(new URL('./packages/simulator/src/index.ts', import.meta.url)) }],
+  },
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    // `*.localhost` resolves to loopback in tests, so a simulator can be addressed by a DNS name.
+    setupFiles: ['test/support/loopback-dns.ts'],
     // forks (not threads): integration tests spawn and signal child processes, and env such as
     // NODE_EXTRA_CA_CERTS only applies at process start.
     pool: 'forks',

@@ -109,7 +109,7 @@ async function measure(root: string, total: number, formats: OutputFormat[]): Pr
     peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss);
   }
   const commitStarted = performance.now();
-  const manifest = await output.commit();
+  const { manifest: manifest } = await output.commit();
   const commitMs = performance.now() - commitStarted;
   writeMs += commitMs;
   const cpu = process.cpuUsage(cpuBefore);

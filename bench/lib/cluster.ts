@@ -16,7 +16,7 @@ import { createHttpTransport } from '../../src/exchange/http-transport.js';
 import { planRun, type RunPlan } from '../../src/jobs/plan.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/queue/embedded-redis.js';
 import { createRunQueue, RUNS_QUEUE, type RunQueue } from '../../src/queue/run-queue.js';
-import { readSimulatorState, type SimulatorState } from '../../src/simulator/state-file.js';
+import { readSimulatorState, type SimulatorState } from '../../src/worker/simulator-state.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 

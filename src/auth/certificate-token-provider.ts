@@ -1,9 +1,10 @@
 import { ConfidentialClientApplication, type AuthenticationResult } from '@azure/msal-node';
+import { knownAuthoritiesFor } from './authority.js';
 import type { Logger } from '../core/logger.js';
 import type { AccessToken, HttpTransport, TokenProvider, TokenRequest } from '../core/ports.js';
 import type { CertificateCredential } from './certificate.js';
 import { mapMsalError } from './msal-errors.js';
-import { msalSystemOptions } from './msal-network.js';
+import { msalSystemOptions, type MsalNetworkRecord } from './msal-network.js';
 import { tenantIdFromToken } from './token-claims.js';
 import { createTokenMemo } from './token-memo.js';
 
@@ -17,11 +18,6 @@ export interface CertificateTokenProviderOptions {
   /** Send the certificate chain (x5c) for subject-name/issuer authentication. */
   sendX5c?: boolean;
   transport: HttpTransport;
-  /**
-   * Treat the authority host as known so msal skips instance discovery against the public cloud.
-   * Needed for the simulator; real clouds use msal's built-in metadata.
-   */
-  trustAuthorityHost?: boolean;
   logger?: Logger;
 }
 
@@ -32,6 +28,7 @@ export interface CertificateTokenProviderOptions {
  */
 export function createCertificateTokenProvider(options: CertificateTokenProviderOptions): TokenProvider {
   const logger = options.logger;
+  const network: MsalNetworkRecord = {};
   const application = new ConfidentialClientApplication({
     auth: {
       clientId: options.clientId,
@@ -41,9 +38,12 @@ export function createCertificateTokenProvider(options: CertificateTokenProvider
         privateKey: options.credential.privateKeyPem,
         ...(options.sendX5c ? { x5c: options.credential.chainPem } : {}),
       },
-      ...(options.trustAuthorityHost ? { knownAuthorities: [new URL(options.authorityHost).host] } : {}),
+      knownAuthorities: knownAuthoritiesFor(options.authorityHost),
+      // Declares that 401 claims challenges (continuous access evaluation) are handled: the
+      // exchange client renews the token with the claims and sends the request again.
+      clientCapabilities: ['cp1'],
     },
-    system: msalSystemOptions(options.transport, logger),
+    system: msalSystemOptions(options.transport, logger, network),
   });
 
   const memo = createTokenMemo();
@@ -60,7 +60,13 @@ export function createCertificateTokenProvider(options: CertificateTokenProvider
         ...(request.claims === undefined ? {} : { claims: request.claims }),
       });
     } catch (error) {
-      throw mapMsalError(error, { tenant: options.tenant, clientId: options.clientId, thumbprint: options.credential.thumbprintSha256 });
+      throw mapMsalError(error, {
+        tenant: options.tenant,
+        clientId: options.clientId,
+        thumbprint: options.credential.thumbprintSha256,
+        network,
+        resource: request.resource,
+      });
     }
     if (!result?.accessToken) {
       throw mapMsalError(new Error('the token endpoint returned no access token'), { tenant: options.tenant, clientId: options.clientId });

@@ -1,8 +1,8 @@
 import { AppError } from '../core/errors.js';
-import type { CloudEndpoints, CloudName } from '../core/ports.js';
+import type { CloudEndpoints, CloudName, ServiceName } from '../core/ports.js';
 
 /**
- * Endpoints per Microsoft cloud, from ../shared/reference/exchange-protocol.md §6. The token
+ * Endpoints per Microsoft cloud (the module's environment table; docs/protocol.md). The token
  * resource of each service is its host URL; IPPS requests start at a global host and are
  * redirected to a regional sub-domain, hence the `*.` entries.
  */
@@ -79,4 +79,19 @@ export function cloudEndpoints(cloud: CloudName): CloudEndpoints {
     throw new AppError('INTERNAL', 'simulated cloud endpoints come from the simulator, not the cloud table');
   }
   return CLOUDS[cloud];
+}
+
+/**
+ * The token audience of `service` for a host of a known Microsoft cloud, e.g. `webmail.apps.mil`
+ * (DoD) → `https://outlook-dod.office365.us`, a regional IPPS host → its cloud's IPPS resource.
+ * Undefined for any other host: an address outside Microsoft's clouds is its own audience.
+ */
+export function knownResourceOf(service: ServiceName, host: string): string | undefined {
+  const lower = host.toLowerCase();
+  for (const cloud of Object.values(CLOUDS)) {
+    const endpoint = cloud[service];
+    const matches = endpoint.trustedHosts.some((pattern) => (pattern.startsWith('*.') ? lower.endsWith(pattern.slice(1)) : lower === pattern));
+    if (matches || lower === new URL(endpoint.baseUrl).host) return endpoint.resource;
+  }
+  return undefined;
 }

@@ -1,9 +1,10 @@
 import { PublicClientApplication, type AuthenticationResult } from '@azure/msal-node';
 import { AppError } from '../core/errors.js';
+import { knownAuthoritiesFor } from './authority.js';
 import type { Logger } from '../core/logger.js';
 import type { AccessToken, HttpTransport, TokenProvider, TokenRequest } from '../core/ports.js';
 import { mapMsalError } from './msal-errors.js';
-import { msalSystemOptions } from './msal-network.js';
+import { msalSystemOptions, type MsalNetworkRecord } from './msal-network.js';
 import type { SessionKey, SessionStore } from './session-store.js';
 import { tenantIdFromToken } from './token-claims.js';
 import { createTokenMemo } from './token-memo.js';
@@ -22,7 +23,6 @@ export interface DelegatedTokenProviderOptions {
   account: string;
   store: SessionStore;
   transport: HttpTransport;
-  trustAuthorityHost?: boolean;
   logger?: Logger;
 }
 
@@ -32,16 +32,20 @@ export function publicClientApplication(options: {
   tenant: string;
   clientId: string;
   transport: HttpTransport;
-  trustAuthorityHost?: boolean | undefined;
   logger?: Logger | undefined;
+  /** Where msal's last request through our transport is recorded, for error messages. */
+  network?: MsalNetworkRecord | undefined;
 }): PublicClientApplication {
   return new PublicClientApplication({
     auth: {
       clientId: options.clientId,
       authority: `${options.authorityHost}/${options.tenant}`,
-      ...(options.trustAuthorityHost ? { knownAuthorities: [new URL(options.authorityHost).host] } : {}),
+      knownAuthorities: knownAuthoritiesFor(options.authorityHost),
+      // Declares that 401 claims challenges (continuous access evaluation) are handled: the
+      // exchange client renews the token with the claims and sends the request again.
+      clientCapabilities: ['cp1'],
     },
-    system: msalSystemOptions(options.transport, options.logger),
+    system: msalSystemOptions(options.transport, options.logger, options.network),
   });
 }
 
@@ -66,7 +70,8 @@ export function createDelegatedTokenProvider(options: DelegatedTokenProviderOpti
     return options.store.withLock(key, async () => {
       const cache = await options.store.load(key);
       if (cache === undefined) throw reauth('has not been created');
-      const application = publicClientApplication(options);
+      const network: MsalNetworkRecord = {};
+      const application = publicClientApplication({ ...options, network });
       application.getTokenCache().deserialize(cache);
       const account = (await application.getTokenCache().getAllAccounts()).find((candidate) => candidate.username.toLowerCase() === options.account);
       if (!account) throw reauth(`is not in the stored session (it holds ${cache.length > 0 ? 'another account' : 'nothing'})`);
@@ -90,7 +95,7 @@ export function createDelegatedTokenProvider(options: DelegatedTokenProviderOpti
         ) {
           throw reauth('was revoked or has expired', error);
         }
-        throw mapMsalError(error, { tenant: options.tenantName, clientId: options.clientId });
+        throw mapMsalError(error, { tenant: options.tenantName, clientId: options.clientId, network, resource: request.resource });
       }
       const updated = application.getTokenCache().serialize();
       // Store before use: the old refresh token may already be invalid at the service.

@@ -1,28 +1,45 @@
 import { AppError } from '../core/errors.js';
-import type { CloudEndpoints, CloudName, HttpTransport } from '../core/ports.js';
-import { cloudEndpoints } from './clouds.js';
+import type { CloudEndpoints, CloudName, HttpTransport, ServiceEndpoint, ServiceName } from '../core/ports.js';
+import { cloudEndpoints, knownResourceOf } from './clouds.js';
 
 /** Per-tenant replacements for a cloud's addresses (Connect-ExchangeOnline -ConnectionUri, -AzureADAuthorizationEndpointUri). */
 export interface EndpointOverrides {
   exoUrl?: string;
   ippsUrl?: string;
   authorityHost?: string;
+  /** Token audience for EXO when it is not what the address implies (rare: a proxy in front of the service). */
+  exoResource?: string;
+  /** Token audience for IPPS, likewise. */
+  ippsResource?: string;
 }
 
 /**
- * A tenant's endpoints: its cloud's, with overrides applied. An overridden host becomes the only
- * trusted host of that service (plus its sub-domains for IPPS regional redirects), so a token is
- * never sent to the cloud's default host by mistake.
+ * A tenant's endpoints: its cloud's, with overrides applied. An overridden address becomes the only
+ * trusted host of that service (plus its sub-domains on the same port for the IPPS regional
+ * redirect), so a token is never sent to the cloud's default host by mistake. The token audience
+ * follows the address, as the module's environment table does: a host of a known Microsoft cloud
+ * keeps that service's audience (webmail.apps.mil → outlook-dod.office365.us), any other host is its
+ * own audience; an explicit resource override wins.
  */
 export function resolveEndpoints(cloud: Exclude<CloudName, 'simulated'>, overrides: EndpointOverrides = {}): CloudEndpoints {
   const base = cloudEndpoints(cloud);
-  const exoHost = overrides.exoUrl ? new URL(overrides.exoUrl).host : undefined;
-  const ippsHost = overrides.ippsUrl ? new URL(overrides.ippsUrl).host : undefined;
   return {
     ...base,
     authorityHost: overrides.authorityHost ?? base.authorityHost,
-    exo: exoHost ? { ...base.exo, baseUrl: new URL(overrides.exoUrl as string).origin, trustedHosts: [exoHost] } : base.exo,
-    ipps: ippsHost ? { ...base.ipps, baseUrl: new URL(overrides.ippsUrl as string).origin, trustedHosts: [ippsHost, `*.${ippsHost}`] } : base.ipps,
+    exo: overriddenService(base.exo, 'exo', overrides.exoUrl, overrides.exoResource),
+    ipps: overriddenService(base.ipps, 'ipps', overrides.ippsUrl, overrides.ippsResource),
+  };
+}
+
+function overriddenService(base: ServiceEndpoint, service: ServiceName, url: string | undefined, resource: string | undefined): ServiceEndpoint {
+  if (url === undefined) return resource === undefined ? base : { ...base, resource: new URL(resource).origin };
+  const address = new URL(url);
+  // IPPS answers its first call with a redirect to a regional sub-domain of the address it was called at.
+  const regional = `*.${address.hostname}${address.port === '' ? '' : `:${address.port}`}`;
+  return {
+    baseUrl: address.origin,
+    resource: resource === undefined ? (knownResourceOf(service, address.host) ?? address.origin) : new URL(resource).origin,
+    trustedHosts: service === 'ipps' ? [address.host, regional] : [address.host],
   };
 }
 

@@ -4,6 +4,7 @@ import type { Logger } from '../core/logger.js';
 import type { HttpTransport } from '../core/ports.js';
 import { publicClientApplication } from './delegated-token-provider.js';
 import { mapMsalError } from './msal-errors.js';
+import type { MsalNetworkRecord } from './msal-network.js';
 
 export interface LoginOptions {
   authorityHost: string;
@@ -15,7 +16,6 @@ export interface LoginOptions {
   /** e.g. `https://outlook.office365.com/.default`. */
   scopes: string[];
   transport: HttpTransport;
-  trustAuthorityHost?: boolean;
   logger?: Logger;
 }
 
@@ -35,7 +35,8 @@ export interface DeviceCodePrompt {
 
 /** The device-code flow: the admin completes MFA in any browser; nothing is stored here yet. */
 export async function loginWithDeviceCode(options: LoginOptions, onPrompt: (prompt: DeviceCodePrompt) => void): Promise<LoginResult> {
-  const application = publicClientApplication(options);
+  const network: MsalNetworkRecord = {};
+  const application = publicClientApplication({ ...options, network });
   try {
     const result = await application.acquireTokenByDeviceCode({
       scopes: options.scopes,
@@ -44,7 +45,7 @@ export async function loginWithDeviceCode(options: LoginOptions, onPrompt: (prom
     });
     return finish(application, result?.account ?? undefined, options);
   } catch (error) {
-    throw loginError(error, options);
+    throw loginError(error, options, network);
   }
 }
 
@@ -53,12 +54,13 @@ export async function loginWithDeviceCode(options: LoginOptions, onPrompt: (prom
  * account and the rotated refresh token; without it the new token would be thrown away.
  */
 export async function importRefreshToken(options: LoginOptions, refreshToken: string): Promise<LoginResult> {
-  const application = publicClientApplication(options);
+  const network: MsalNetworkRecord = {};
+  const application = publicClientApplication({ ...options, network });
   try {
     const result = await application.acquireTokenByRefreshToken({ refreshToken, scopes: options.scopes, forceCache: true });
     return finish(application, result?.account ?? undefined, options);
   } catch (error) {
-    throw loginError(error, options);
+    throw loginError(error, options, network);
   }
 }
 
@@ -73,7 +75,7 @@ function finish(application: PublicClientApplication, account: AccountInfo | und
   return { cache: application.getTokenCache().serialize(), account: account.username.toLowerCase(), tenantId: account.tenantId };
 }
 
-function loginError(error: unknown, options: LoginOptions): AppError {
+function loginError(error: unknown, options: LoginOptions, network: MsalNetworkRecord): AppError {
   const code = (error as { errorCode?: string } | null)?.errorCode ?? '';
   if (code === 'invalid_grant') {
     return new AppError(
@@ -89,5 +91,5 @@ function loginError(error: unknown, options: LoginOptions): AppError {
       cause: error,
     });
   }
-  return mapMsalError(error, { tenant: options.tenantName, clientId: options.clientId });
+  return mapMsalError(error, { tenant: options.tenantName, clientId: options.clientId, network });
 }

@@ -1,9 +1,14 @@
 import { AppError, type ErrorCode } from '../core/errors.js';
+import type { MsalNetworkRecord } from './msal-network.js';
 
 interface ErrorContext {
   tenant: string;
   clientId: string;
   thumbprint?: string;
+  /** The token audience asked for. */
+  resource?: string | undefined;
+  /** What msal's last request through our transport came to (see msal-network.ts). */
+  network?: MsalNetworkRecord | undefined;
 }
 
 /**
@@ -37,12 +42,16 @@ export function mapMsalError(error: unknown, context: ErrorContext): AppError {
         `Tenant ${context.tenant} rejected the certificate${context.thumbprint ? ` (SHA-256 ${context.thumbprint})` : ''} for application ${context.clientId}; upload this certificate to the app registration.`,
       );
     case '500011':
+      return make(
+        'AUTH_CONSENT_REQUIRED',
+        `Tenant ${context.tenant} does not know the resource ${context.resource ?? 'asked for'} for application ${context.clientId}. The token audience follows the service address (connectionUri): check that address, set \`resource\` if the service behind it expects another audience, and check that the app has the service's permission with admin consent.`,
+      );
     case '65001':
     case '7000229':
     case '650057':
       return make(
         'AUTH_CONSENT_REQUIRED',
-        `Application ${context.clientId} has no admin consent for Office 365 Exchange Online in tenant ${context.tenant}; grant Exchange.ManageAsApp and admin consent.`,
+        `Application ${context.clientId} has no admin consent for ${context.resource === undefined ? 'the service' : context.resource} in tenant ${context.tenant}; grant Exchange.ManageAsApp (Exchange Online) or the compliance role (Security & Compliance) and admin consent.`,
       );
     case '90002':
     case '90023':
@@ -51,13 +60,22 @@ export function mapMsalError(error: unknown, context: ErrorContext): AppError {
     default:
       break;
   }
+  const last = context.network?.last;
+  if (last?.networkError !== undefined && (errorCode === 'endpoints_resolution_error' || errorCode === 'network_error')) {
+    // The sign-in host could not be reached at all: say which host, and that it is worth retrying.
+    return new AppError(
+      'AUTH_UNAVAILABLE',
+      `Cannot reach the sign-in host ${last.host} for tenant ${context.tenant} (${last.networkError}); check the cloud or the authority override, DNS and proxy. Will retry.`,
+      { cause: error, details: { ...details, host: last.host, networkError: last.networkError } },
+    );
+  }
   if (errorCode === 'endpoints_resolution_error') {
-    // msal could not read the authority's OpenID configuration: Entra answers 400 for a tenant it
-    // does not know, but an unreachable authority looks the same, so a few retries are allowed.
+    // The authority answered, but not with an OpenID configuration for this tenant: Entra answers
+    // 400 for a tenant it does not know.
     return new AppError(
       'AUTH_TENANT_NOT_FOUND',
-      `The authority could not be resolved for tenant '${context.tenant}': the tenant does not exist in this cloud (check organization, tenantId and cloud) or the sign-in endpoint is unreachable.`,
-      { cause: error, details, retryable: true },
+      `The sign-in host${last ? ` ${last.host}` : ''} does not know tenant '${context.tenant}'${last?.status === undefined ? '' : ` (HTTP ${last.status} for its OpenID configuration)`}; check organization, tenantId, cloud and the authority override.`,
+      { cause: error, details: { ...details, ...(last ? { host: last.host, status: last.status } : {}) } },
     );
   }
   if (errorCode === 'invalid_client' || errorCode === 'unauthorized_client') {

@@ -4,7 +4,7 @@ import type { ExorunEnv } from '../config/env.js';
 import { AppError } from '../core/errors.js';
 import type { HttpTransport } from '../core/ports.js';
 import { createHttpTransport } from '../exchange/http-transport.js';
-import { readSimulatorState, type SimulatorState } from '../simulator/state-file.js';
+import { readSimulatorState, type SimulatorState } from '../worker/simulator-state.js';
 
 /** A running simulator another process started, and a transport that trusts its CA. */
 export interface SimulatorAccess {

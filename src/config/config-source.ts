@@ -4,6 +4,7 @@ import { isAppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { loadConfigFile } from './load.js';
 import type { ExorunConfig } from './model.js';
+import { formatWarning } from './problems.js';
 
 /**
  * The live configuration of a process: the last valid jobs.yaml. A reload that finds problems is
@@ -30,6 +31,7 @@ export function createConfigSource(initial: ExorunConfig, options: ConfigSourceO
   let config = initial;
   const listeners = new Set<(config: ExorunConfig) => void>();
   const logger = options.logger;
+  logConfigWarnings(logger, initial);
 
   async function reload(): Promise<boolean> {
     try {
@@ -42,6 +44,7 @@ export function createConfigSource(initial: ExorunConfig, options: ConfigSourceO
       return false;
     }
     logger.info({ file: config.file, jobs: Object.keys(config.jobs).length, tenants: Object.keys(config.tenants).length }, 'configuration reloaded');
+    logConfigWarnings(logger, config);
     for (const listener of listeners) listener(config);
     return true;
   }
@@ -75,4 +78,12 @@ export function createConfigSource(initial: ExorunConfig, options: ConfigSourceO
       listeners.clear();
     },
   };
+}
+
+/**
+ * Logs the warnings of a loaded configuration (`file:line:col path: warning: …`), one line each,
+ * so a service says at start-up (and after each reload) what `exorun validate` would.
+ */
+export function logConfigWarnings(logger: Logger, config: ExorunConfig): void {
+  for (const warning of config.warnings) logger.warn({ file: config.file, line: warning.line, path: warning.path }, formatWarning(warning));
 }

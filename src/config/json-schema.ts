@@ -10,6 +10,8 @@ export function buildJobsJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(jobsFileSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   return {
     ...schema,
+    // Top-level x- keys hold the file's own anchors (see EXTENSION_KEY_PREFIX in load.ts).
+    patternProperties: { '^x-': {} },
     $id: 'https://exorun.dev/schema/jobs.schema.json',
     title: 'exorun jobs.yaml',
     description: 'Scheduled Exchange Online and Security & Compliance cmdlets. See docs/jobs-yaml.md.',

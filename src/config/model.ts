@@ -1,5 +1,6 @@
 import type { CloudName, OutputFormat, SecretRef, ServiceName } from '../core/ports.js';
 import type { OperatorJobSettings } from './operator.js';
+import type { ConfigProblem } from './problems.js';
 
 export type { SecretRef } from '../core/ports.js';
 
@@ -16,6 +17,12 @@ export interface ExorunConfig {
   readonly outputDirectory: string;
   readonly tenants: Readonly<Record<string, TenantConfig>>;
   readonly jobs: Readonly<Record<string, JobConfig>>;
+  /**
+   * What the file allows but probably does not mean (a bare-number duration, a time the clocks
+   * skip, an unset secret variable…), each at file:line:col. Services log them once when the file
+   * is loaded; `exorun validate` prints them.
+   */
+  readonly warnings: readonly ConfigProblem[];
 }
 
 export interface CertificateAuthConfig {
@@ -51,11 +58,31 @@ export interface TenantConfig {
   readonly cloud: CloudName;
   /** Absent only for `cloud: simulated`, which then signs in with a generated certificate. */
   readonly auth?: AuthConfig;
-  /** Overrides of the cloud's addresses (the module's -ConnectionUri / -AzureADAuthorizationEndpointUri). */
-  readonly overrides?: { readonly exoUrl?: string; readonly ippsUrl?: string; readonly authorityHost?: string };
+  /** Overrides of the cloud's addresses and token audiences; absent when jobs.yaml sets none. */
+  readonly overrides?: TenantOverrides;
   /** Slots per service, across all workers. */
   readonly limits: Readonly<Record<ServiceName, number>>;
   readonly simulator?: SimulatedTenantConfig;
+}
+
+/**
+ * What a tenant overrides of its cloud's endpoints (jobs.yaml `connectionUri`, `authority`,
+ * `resource`). Every value is an origin: scheme, host and port, no path.
+ */
+export interface TenantOverrides {
+  /** Exchange Online address (the module's -ConnectionUri). */
+  readonly exoUrl?: string;
+  /** Security & Compliance address (the module's -ConnectionUri with Connect-IPPSSession). */
+  readonly ippsUrl?: string;
+  /**
+   * Sign-in host (the module's -AzureADAuthorizationEndpointUri), port included
+   * (`https://sim.localhost:8443`); the tenant is appended as the path.
+   */
+  readonly authorityHost?: string;
+  /** Token audience for Exchange Online; absent: it follows the address (`exoUrl` or the cloud's). */
+  readonly exoResource?: string;
+  /** Token audience for Security & Compliance; absent: it follows the address. */
+  readonly ippsResource?: string;
 }
 
 export interface JobConfig extends OperatorJobSettings {

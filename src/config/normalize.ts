@@ -16,13 +16,19 @@ import {
   type JobConfig,
   type StepConfig,
   type TenantConfig,
+  type TenantOverrides,
 } from './model.js';
 import { normalizeOperatorSettings, type OperatorJobSettings } from './operator.js';
+import type { ConfigProblem } from './problems.js';
 import { EXCHANGE_MODULE_CLIENT_ID, type JobInput, type JobsFile, type TenantInput } from './schema.js';
 import { resolveTenantSelection } from './tenant-selection.js';
 
-/** Applies defaults, resolves paths against the file's folder and freezes the result. */
-export function normalizeConfig(file: JobsFile, absolutePath: string): ExorunConfig {
+/**
+ * Applies defaults, resolves paths against the file's folder and freezes the result. `onlyJobs`
+ * limits the jobs normalised (a command that shows one job of a large file); the result then holds
+ * only those jobs.
+ */
+export function normalizeConfig(file: JobsFile, absolutePath: string, warnings: readonly ConfigProblem[] = [], onlyJobs?: readonly string[]): ExorunConfig {
   const baseDir = path.dirname(absolutePath);
   const defaults = file.defaults ?? {};
   const defaultOutputDir = path.resolve(baseDir, defaults.output?.directory ?? './outputs');
@@ -37,7 +43,11 @@ export function normalizeConfig(file: JobsFile, absolutePath: string): ExorunCon
   }
 
   const jobs: Record<string, JobConfig> = {};
-  for (const [name, job] of Object.entries(file.jobs)) {
+  const wanted =
+    onlyJobs === undefined
+      ? Object.entries(file.jobs)
+      : onlyJobs.filter((name) => Object.hasOwn(file.jobs, name)).map((name) => [name, file.jobs[name] as JobInput] as const);
+  for (const [name, job] of wanted) {
     const base = normalizeJob(name, job, baseDir, {
       timezone: defaults.timezone ?? DEFAULT_TIMEZONE,
       outputDir: defaultOutputDir,
@@ -50,7 +60,7 @@ export function normalizeConfig(file: JobsFile, absolutePath: string): ExorunCon
     jobs[name] = { ...base, ...normalizeOperatorSettings(job, defaults), ...(csv === undefined ? {} : { output: { ...base.output, csv: { ...csv } } }) };
   }
 
-  return deepFreeze({ file: absolutePath, version: 1, outputDirectory: defaultOutputDir, tenants, jobs });
+  return deepFreeze({ file: absolutePath, version: 1, outputDirectory: defaultOutputDir, tenants, jobs, warnings: [...warnings] });
 }
 
 function normalizeTenant(name: string, tenant: TenantInput, baseDir: string, defaultLimits: Record<ServiceName, number>): TenantConfig {
@@ -90,18 +100,30 @@ function normalizeAuth(auth: NonNullable<TenantInput['auth']>, baseDir: string):
   };
 }
 
-/** The module's -ConnectionUri and -AzureADAuthorizationEndpointUri, reduced to the origins exorun uses. */
+/**
+ * The module's -ConnectionUri and -AzureADAuthorizationEndpointUri, and the token audience,
+ * reduced to the origins exorun uses (scheme, host and any port). The authority's path
+ * (`/common`, `/organizations`) is not kept: the tenant takes its place when signing in.
+ */
 function overridesOf(tenant: TenantInput): Pick<TenantConfig, 'overrides'> {
-  const connection = tenant.connectionUri;
-  const exo = typeof connection === 'string' ? connection : connection?.exo;
-  const ipps = typeof connection === 'string' ? undefined : connection?.ipps;
-  if (exo === undefined && ipps === undefined && tenant.authority === undefined) return {};
+  const connection = perService(tenant.connectionUri);
+  const resource = perService(tenant.resource);
+  const overrides: { -readonly [Key in keyof TenantOverrides]: TenantOverrides[Key] } = {};
+  if (connection.exo !== undefined) overrides.exoUrl = connection.exo;
+  if (connection.ipps !== undefined) overrides.ippsUrl = connection.ipps;
+  if (tenant.authority !== undefined) overrides.authorityHost = new URL(tenant.authority).origin;
+  if (resource.exo !== undefined) overrides.exoResource = resource.exo;
+  if (resource.ipps !== undefined) overrides.ippsResource = resource.ipps;
+  return Object.keys(overrides).length === 0 ? {} : { overrides };
+}
+
+/** A bare URL is Exchange Online's; `{ exo, ipps }` names each service. Origins only. */
+function perService(value: TenantInput['connectionUri']): { exo?: string; ipps?: string } {
+  if (value === undefined) return {};
+  if (typeof value === 'string') return { exo: new URL(value).origin };
   return {
-    overrides: {
-      ...(exo === undefined ? {} : { exoUrl: new URL(exo).origin }),
-      ...(ipps === undefined ? {} : { ippsUrl: new URL(ipps).origin }),
-      ...(tenant.authority === undefined ? {} : { authorityHost: new URL(tenant.authority).origin }),
-    },
+    ...(value.exo === undefined ? {} : { exo: new URL(value.exo).origin }),
+    ...(value.ipps === undefined ? {} : { ipps: new URL(value.ipps).origin }),
   };
 }
 

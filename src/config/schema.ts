@@ -10,11 +10,18 @@ import { checkCronExpression } from './cron.js';
  * loader fills in.
  */
 
-/** Job and tenant names appear in run ids, file paths and BullMQ ids: keep them plain. */
+/**
+ * Job, tenant, group and step names appear in run ids, folder and file names, BullMQ ids and Redis
+ * keys. They are kept to ASCII on purpose: letters outside ASCII have several byte forms (macOS
+ * stores file names decomposed, so `é` written in jobs.yaml and `é` read back from a folder listing
+ * differ), case-insensitive file systems and Redis keys fold case by rules that differ between
+ * them, and look-alike letters from other scripts make two different names read the same. A
+ * readable title belongs in `description`.
+ */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-const nameRule = 'letters, digits, "-" and "_", starting with a letter or digit, at most 64 characters';
+export const NAME_RULE = 'ASCII letters (A-Z, a-z), digits, "-" and "_", starting with a letter or digit, at most 64 characters';
 
-const name = z.string().regex(NAME_PATTERN, { message: `must use ${nameRule}` });
+const name = z.string().regex(NAME_PATTERN, { message: `must use ${NAME_RULE}` });
 
 const timeZone = z.string().refine(isValidTimeZone, {
   message: 'is not an IANA time zone (examples: UTC, Europe/Berlin, America/New_York)',
@@ -27,7 +34,11 @@ const schedule = z.string().superRefine((expression, context) => {
 
 const duration = z.union([z.string(), z.number()]).refine((value) => parseDurationMs(value) !== undefined, {
   message: 'must be a duration such as 30s, 5m, 2h or a number of milliseconds',
+  abort: true,
 });
+
+/** A duration that must be longer than zero (a zero timeout would abort every run at once). */
+const positiveDuration = duration.refine((value) => (parseDurationMs(value) ?? 0) > 0, { message: 'must be longer than 0 (e.g. 30s, 5m, 2h)' });
 
 const serviceName = z.enum(SERVICE_NAMES as [string, ...string[]]);
 const outputFormat = z.enum(OUTPUT_FORMATS as [string, ...string[]]);
@@ -37,6 +48,12 @@ const slotLimit = z.number().int().min(1).max(50);
 const limits = z
   .strictObject({ exo: slotLimit.optional(), ipps: slotLimit.optional() })
   .describe('Calls in flight at once per service for a tenant, across all workers (default 3).');
+
+/**
+ * Schemas whose values are secrets: problems there never quote the value (a password written
+ * inline would otherwise be printed back in the message, and then in CI logs).
+ */
+export const secretSchemas = z.registry<Record<string, never>>();
 
 /** A secret is referenced, never written inline: an environment variable or a file. */
 const secretReference = z
@@ -50,7 +67,8 @@ const secretReference = z
   .refine((value) => (value.env === undefined) !== (value.file === undefined), {
     message: 'give exactly one of env (an environment variable name) or file (a path)',
   })
-  .describe('Where to read a secret: { env: NAME } or { file: path }. Secrets are never written in jobs.yaml.');
+  .describe('Where to read a secret: { env: NAME } or { file: path }. Secrets are never written in jobs.yaml.')
+  .register(secretSchemas, {});
 
 const certificateAuth = z.strictObject({
   type: z.literal('certificate'),
@@ -88,6 +106,9 @@ const auth = z.discriminatedUnion('type', [certificateAuth, delegatedAuth], {
 
 const httpsUrl = z.url({ protocol: /^https$/, message: 'must be an https:// URL' });
 
+/** A URL for Exchange Online, or one per service. */
+const perServiceUrl = z.union([httpsUrl, z.strictObject({ exo: httpsUrl.optional(), ipps: httpsUrl.optional() })]);
+
 const tenant = z.strictObject({
   organization: z
     .string()
@@ -96,11 +117,17 @@ const tenant = z.strictObject({
   tenantId: z.uuid({ message: 'must be the directory (tenant) id, a GUID' }).optional(),
   cloud: z.enum(CLOUD_NAMES).optional().describe('Microsoft cloud; `simulated` uses the built-in simulator and needs no credentials.'),
   auth: auth.optional(),
-  connectionUri: z
-    .union([httpsUrl, z.strictObject({ exo: httpsUrl.optional(), ipps: httpsUrl.optional() })])
+  connectionUri: perServiceUrl
     .optional()
     .describe('Overrides the service address: a URL for Exchange Online, or { exo, ipps } (Connect-ExchangeOnline -ConnectionUri).'),
-  authority: httpsUrl.optional().describe('Overrides the sign-in host (AzureADAuthorizationEndpointUri), e.g. https://login.microsoftonline.de/common.'),
+  resource: perServiceUrl
+    .optional()
+    .describe(
+      'The token audience: a URL for Exchange Online, or { exo, ipps }. By default it follows connectionUri; set it only when the service behind a custom address expects another audience.',
+    ),
+  authority: httpsUrl
+    .optional()
+    .describe('Overrides the sign-in host (AzureADAuthorizationEndpointUri), e.g. https://login.microsoftonline.de/common; the tenant replaces the path.'),
   limits: limits.optional(),
   simulator: simulatorSettings.optional().describe('Seeded data and behaviour of a simulated tenant.'),
 });
@@ -169,7 +196,13 @@ const step = z.strictObject({
 });
 
 const maxItemFailures = z
-  .union([z.number().int().min(0), z.string().regex(/^\d+(\.\d+)?%$/, { message: 'must be a count such as 10 or a share such as 5%' })])
+  .union([
+    z.number().int().min(0),
+    z
+      .string()
+      .regex(/^\d+(\.\d+)?%$/, { message: 'must be a count such as 10 or a share such as 5%', abort: true })
+      .refine((share) => Number(share.slice(0, -1)) <= 100, { message: 'must be a share of at most 100%' }),
+  ])
   .describe('forEach items that may fail before the run fails: a count (default 0) or a share such as 5%.');
 
 const retry = z.strictObject({
@@ -183,7 +216,9 @@ const jobLanguage = {
   excludeTenants: z.array(tenantSelector).min(1).optional().describe('Tenants (or groups) left out of `tenants`.'),
   steps: z.array(step).min(1).optional().describe('Cmdlets run in order; instead of cmdlet/parameters/select/service on the job.'),
   maxItemFailures: maxItemFailures.optional(),
-  initialWindow: duration.optional().describe('Length of the first ${window.start}–${window.end} interval (later runs continue from the last success).'),
+  initialWindow: positiveDuration
+    .optional()
+    .describe('Length of the first ${window.start}–${window.end} interval (later runs continue from the last success).'),
   overlap: z.enum(['skip', 'queue-one', 'allow']).optional().describe('When a run of this job for a tenant is still queued or running (default allow).'),
   retry: retry.optional(),
 };
@@ -200,7 +235,7 @@ const job = z.strictObject({
   select: z.array(z.string().min(1)).min(1).optional().describe('Properties to keep, in this order (sent to the service as $select).'),
   output: output.optional(),
   pageSize: z.number().int().min(1).max(1000).optional(),
-  timeout: duration.optional().describe('Abort the run after this long (default 1h).'),
+  timeout: positiveDuration.optional().describe('Abort the run after this long (default 1h).'),
   allowWrite: z.boolean().optional().describe('Required for cmdlets that change data (anything but Get-, Search-, Test-, Export-).'),
   ...jobLanguage,
   ...operatorJobKeys,

@@ -186,11 +186,6 @@ export interface InvokeOptions {
   signal?: AbortSignal;
   /** Asked before every request; told about throttling. Without one, the client waits by itself (tests, one-off calls). */
   gate?: RequestGate;
-  /**
-   * Called before every HTTP request, including retries and next pages. The worker uses it to
-   * check that its lease is still held (fencing); throwing stops the cmdlet before anything is sent.
-   */
-  beforeRequest?: () => Promise<void>;
 }
 
 export interface ExchangeClient {
@@ -305,8 +300,6 @@ export type OutputFormat = 'jsonl' | 'csv' | 'json' | 'clixml';
 
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['jsonl', 'csv', 'json', 'clixml'];
 
-export type RunStatus = 'succeeded' | 'failed';
-
 export interface RunDescriptor {
   runId: string;
   job: string;
@@ -341,44 +334,16 @@ export interface RunDescriptor {
 /** How one forEach item ended, as recorded in its step's manifest. */
 export type ItemOutcome = { ok: true } | { ok: false; item: string; code: string; message: string };
 
-export interface ManifestFile {
-  format: OutputFormat;
-  /** Path relative to the output root. */
-  path: string;
-  bytes: number;
-  objects: number;
-  sha256: string;
-}
-
-export interface Manifest {
-  manifestVersion: 1;
-  runId: string;
-  job: string;
-  tenant: string;
-  service: ServiceName;
-  cmdlet: string;
-  parameters: Record<string, unknown>;
-  select?: string[];
-  scheduledFor?: string;
-  attempt: number;
-  startedAt: string;
-  endedAt: string;
-  durationMs: number;
-  status: RunStatus;
+/** What a committed output set holds, as the run needs to know it (the full manifest format is storage's). */
+export interface CommittedOutput {
+  /** The manifest, relative to the output root. */
+  manifestPath: string;
+  /** The data files, relative to the output root. */
+  files: readonly { format: OutputFormat; path: string; objects: number }[];
   objectCount: number;
   pageCount: number;
-  files: ManifestFile[];
-  warnings: string[];
-  errors: unknown[];
-  /** How many errors were left out of `errors`, which keeps the first 1,000; absent when none were. */
-  errorsDropped?: number;
-  requestIds: string[];
-  failure?: { code: string; message: string };
-  /** The step of a job written with `steps:` (absent for single-cmdlet jobs). */
-  step?: string;
-  /** The interval a windowed run read (StartDate inclusive, EndDate exclusive). */
-  window?: { start: string; end: string };
-  /** forEach steps: items processed; failed items are also listed in `errors` as `{ item, code, message }`. */
+  warningCount: number;
+  /** forEach steps: items processed. */
   items?: { total: number; succeeded: number; failed: number };
 }
 
@@ -389,9 +354,9 @@ export interface RunOutput {
   /** Counts a forEach item; a failed one is listed in the manifest's `errors` (the first 1,000 of them). */
   recordItem(outcome: ItemOutcome): void;
   /** Renames files into place and writes the manifest last. */
-  commit(): Promise<Manifest>;
-  /** Removes the temporary files and writes a failure manifest (the run has failed for good). */
-  fail(failure: { code: string; message: string }): Promise<Manifest>;
+  commit(): Promise<CommittedOutput>;
+  /** Removes the temporary files and writes a failure manifest (the run has failed for good); resolves with where it is. */
+  fail(failure: { code: string; message: string }): Promise<{ manifestPath: string }>;
   /**
    * Removes the temporary files and writes nothing: the run will be tried again, and an earlier
    * complete set of this run, if any, stays as it is.
@@ -402,4 +367,10 @@ export interface RunOutput {
 export interface OutputStore {
   readonly root: string;
   begin(run: RunDescriptor): Promise<RunOutput>;
+  /**
+   * The objects of a committed output set, one at a time (from its JSONL file: a later forEach
+   * step iterates over them without holding the list in memory). Throws STORE_READ_FAILED when
+   * the set has no JSONL file.
+   */
+  readObjects(committed: CommittedOutput): AsyncIterableIterator<Record<string, unknown>>;
 }

@@ -105,17 +105,30 @@ export function decideRequestRetry(error: AppError, state: RequestRetryState): R
     };
   }
   if (retry === 'wait') {
-    const delayMs = error.retryAfterMs ?? backoffDelayMs(state.throttledInARow, RETRY_LIMITS.throttleBackoffBaseMs, RETRY_LIMITS.maxInPlaceWaitMs);
+    // Without a usable wait (none given, or 0: the module backs off then too), back off from 2 s.
+    const delayMs =
+      error.retryAfterMs !== undefined && error.retryAfterMs > 0
+        ? error.retryAfterMs
+        : backoffDelayMs(state.throttledInARow, RETRY_LIMITS.throttleBackoffBaseMs, RETRY_LIMITS.maxInPlaceWaitMs);
     if (state.cursorAgeMs === undefined) {
       // Nothing is lost by starting again: after many refusals in a row, free the slot and the worker.
       if (state.throttledInARow >= RETRY_LIMITS.firstPageThrottleRetries) return { retry: false };
-      return { retry: true, reason: 'throttled', delayMs, maxWaitMs: RETRY_LIMITS.maxInPlaceWaitMs };
+    } else if (state.cursorAgeMs >= RETRY_LIMITS.cursorWaitBudgetMs) {
+      return { retry: false };
     }
-    const cursorBudgetMs = RETRY_LIMITS.cursorWaitBudgetMs - state.cursorAgeMs;
-    if (cursorBudgetMs <= 0) return { retry: false };
-    return { retry: true, reason: 'throttled', delayMs, maxWaitMs: Math.max(RETRY_LIMITS.maxInPlaceWaitMs, cursorBudgetMs) };
+    return { retry: true, reason: 'throttled', delayMs, maxWaitMs: inPlaceWaitLimitMs(state.cursorAgeMs) };
   }
   return { retry: false };
+}
+
+/**
+ * The longest wait (a throttling cool-down) a request serves in place, keeping its slot: the usual
+ * limit on a first page, where starting again later loses nothing; while a paging cursor is alive,
+ * as long as the cursor will last, since losing it means serving every page again.
+ */
+export function inPlaceWaitLimitMs(cursorAgeMs: number | undefined): number {
+  if (cursorAgeMs === undefined) return RETRY_LIMITS.maxInPlaceWaitMs;
+  return Math.max(RETRY_LIMITS.maxInPlaceWaitMs, RETRY_LIMITS.cursorWaitBudgetMs - cursorAgeMs);
 }
 
 /** What the queue does with a run that ended in an error. */

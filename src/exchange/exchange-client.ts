@@ -15,15 +15,36 @@ import type {
   ServiceName,
   TokenProvider,
 } from '../core/ports.js';
-import { backoffMs, sleep as defaultSleep } from '../core/time.js';
+import { decideRequestRetry, inPlaceWaitLimitMs, resumeAfterMs, type RequestRetryState } from '../core/retry-policy.js';
+import { sleep as defaultSleep } from '../core/time.js';
 import { decodeBody, parseFailure } from './error-body.js';
-import { classifyFailure, failureToError } from './map-error.js';
-import { parsePage } from './page.js';
+import { failureToError } from './map-error.js';
+import { parsePage, type ParsedPage } from './page.js';
 import { parseRetryAfterMs } from './retry-after.js';
 import { isTrustedUrl } from './trusted-hosts.js';
 
-/** The fixed system mailbox app-only calls are anchored to (reference §1.2). */
+/** The fixed system mailbox app-only calls are anchored to (docs/protocol.md). */
 const APP_ONLY_ANCHOR_MAILBOX = 'SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}';
+
+/** IPPS redirects once to its regional host; a chain of redirects is a misbehaving service or proxy. */
+const MAX_REDIRECTS = 3;
+
+/**
+ * The module's client timeouts (its per-cmdlet timeout plus a minute) for cmdlets the service lets
+ * run longer than its usual 15 minutes; every other cmdlet gets the 15 minutes plus one.
+ */
+const LONG_CMDLET_TIMEOUTS_MS: Readonly<Record<string, number>> = {
+  'get-distributiongroupmember': 3_660_000,
+  'import-transportrulecollection': 3_660_000,
+  'set-unifiedgroup': 3_660_000,
+  'update-distributiongroupmember': 3_660_000,
+  'set-organizationconfig': 1_860_000,
+  'update-rolegroupmember': 1_860_000,
+};
+const DEFAULT_REQUEST_TIMEOUT_MS = 960_000;
+
+/** A wait at the gate longer than this may have aged the token: ask for it again before sending. */
+const TOKEN_RECHECK_AFTER_WAIT_MS = 1_000;
 
 export interface ExchangeClientOptions {
   endpoints: Pick<CloudEndpoints, 'exo' | 'ipps'>;
@@ -32,16 +53,9 @@ export interface ExchangeClientOptions {
   logger?: Logger;
   /** One id per logical connection, sent as `connection-id`. */
   connectionId?: string;
-  /** Per-request limit; default 16 minutes (the service's 15 plus one). */
+  /** Per-request limit; default 16 minutes (the service's 15 plus one), longer for the cmdlets the module allows more. */
   requestTimeoutMs?: number;
-  /**
-   * Server-requested waits up to this long are served in place, which keeps a paging cursor alive;
-   * longer ones end the attempt with `retryAfterMs` so the queue re-delays the run. Default 30 s.
-   */
-  maxInPlaceWaitMs?: number;
-  /** Retries of one request after throttling or transient failures; default 4. */
-  maxRetries?: number;
-  /** Called whenever the service asks us to slow down (for cool-down and progress reporting). */
+  /** Called whenever the service asks us to slow down (for metrics). Waiting itself is the gate's business. */
   onThrottle?: (event: { service: ServiceName; status: number; waitMs: number; explicit: boolean }) => void;
   /** Injected in tests to avoid real waiting. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -51,16 +65,29 @@ export interface ExchangeClientOptions {
 
 const SERVICE_LABELS: Record<ServiceName, string> = { exo: 'Exchange Online', ipps: 'Security & Compliance' };
 
+/** One page to fetch: where, and since when its cursor (the nextLink that names it) exists. */
+interface PageRequest {
+  request: CmdletRequest;
+  endpoint: ServiceEndpoint;
+  url: string;
+  body: string;
+  tenantSegment: string;
+  invokeOptions: InvokeOptions;
+  /** When the service issued the nextLink this request re-posts; undefined on the first page. */
+  cursorIssuedAtMs?: number;
+}
+
 /**
- * Runs cmdlets over the REST InvokeCommand endpoint (reference §1, §2). One client serves one
- * tenant: it remembers the tenant's IPPS regional host after the first redirect. Tokens are asked
- * for before every request, so renewal happens between pages rather than failing one.
+ * Runs cmdlets over the REST InvokeCommand endpoint (docs/protocol.md). One client serves one
+ * tenant: it remembers the tenant's IPPS regional host after the first redirect. Before every
+ * request it asks for a token (renewal happens between pages, not in the middle of one) and then
+ * asks the gate whether the request may leave; failures are retried as the retry policy says —
+ * transient ones in place with the same cursor, throttling by telling the gate, which holds back
+ * every request for the tenant in every process.
  */
 export function createExchangeClient(options: ExchangeClientOptions): ExchangeClient {
   const sleep = options.sleep ?? defaultSleep;
   const connectionId = options.connectionId ?? randomUUID();
-  const maxInPlaceWaitMs = options.maxInPlaceWaitMs ?? 30_000;
-  const maxRetries = options.maxRetries ?? 4;
   options.logger?.debug({ connectionId }, 'exchange client created');
   /** IPPS regional origin learnt from the first 302, per tenant segment. */
   const regionalOrigins = new Map<string, string>();
@@ -83,18 +110,21 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
       signal: invokeOptions.signal ? AbortSignal.any([invokeOptions.signal, readAhead.signal]) : readAhead.signal,
     };
 
-    const fetchPage = async (url: string, index: number): Promise<{ page: CmdletPage; nextUrl: string | undefined }> => {
-      const sent = await send({ request, endpoint, url, body, tenantSegment, invokeOptions: pageOptions });
-      const clientRequestId = sent.clientRequestId;
-      const requestId = sent.response.headers['request-id'];
-      const parsed = parsePage(decodeBody(sent.response.body, sent.response.headers['content-encoding']), request.select, {
-        cmdlet: request.cmdlet,
-        clientRequestId,
-        requestId,
+    type Fetched = { page: CmdletPage; nextUrl: string | undefined; nextIssuedAtMs: number };
+    const fetchPage = async (url: string, index: number, cursorIssuedAtMs: number | undefined): Promise<Fetched> => {
+      const { parsed, requestId, clientRequestId } = await requestPage({
+        request,
+        endpoint,
+        url,
+        body,
+        tenantSegment,
+        invokeOptions: pageOptions,
+        ...(cursorIssuedAtMs === undefined ? {} : { cursorIssuedAtMs }),
       });
+      const nextIssuedAtMs = Date.now();
       let objects = parsed.objects;
       let nextUrl: string | undefined;
-      // ResultSize is sent as given and also enforced here (reference §1.6).
+      // ResultSize is sent as given and also enforced here (the service may not apply it).
       if (limit !== undefined && delivered + objects.length >= limit) {
         objects = objects.slice(0, Math.max(0, limit - delivered));
       } else if (parsed.nextLink !== undefined) {
@@ -102,9 +132,7 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
           throw new AppError(
             'EXO_UNTRUSTED_HOST',
             `The next-page link of ${request.cmdlet} points to ${hostOf(parsed.nextLink)}, outside this tenant's cloud; the token was not sent there.`,
-            {
-              details: { cmdlet: request.cmdlet, host: hostOf(parsed.nextLink) },
-            },
+            { details: { cmdlet: request.cmdlet, host: hostOf(parsed.nextLink) } },
           );
         }
         nextUrl = parsed.nextLink;
@@ -120,14 +148,14 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
         propertyTypes: parsed.propertyTypes,
         last: nextUrl === undefined,
       };
-      return { page, nextUrl };
+      return { page, nextUrl, nextIssuedAtMs };
     };
 
-    let pending: Promise<{ page: CmdletPage; nextUrl: string | undefined }> | undefined = fetchPage(initialUrl(request, endpoint, tenantSegment), 0);
+    let pending: Promise<Fetched> | undefined = fetchPage(initialUrl(request, endpoint, tenantSegment), 0, undefined);
     try {
       for (let index = 1; pending !== undefined; index += 1) {
-        const { page, nextUrl }: { page: CmdletPage; nextUrl: string | undefined } = await pending;
-        pending = nextUrl === undefined ? undefined : fetchPage(nextUrl, index);
+        const { page, nextUrl, nextIssuedAtMs }: Fetched = await pending;
+        pending = nextUrl === undefined ? undefined : fetchPage(nextUrl, index, nextIssuedAtMs);
         // Its failure is read when it is awaited (or dropped if the caller stops first).
         pending?.catch(() => undefined);
         yield page;
@@ -140,44 +168,67 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
     }
   }
 
-  interface SendInput {
-    request: CmdletRequest;
-    endpoint: ServiceEndpoint;
-    url: string;
-    body: string;
-    tenantSegment: string;
-    invokeOptions: InvokeOptions;
-  }
-
-  /** POSTs one page, following the IPPS redirect and retrying 401/throttling/transient failures. */
-  async function send(input: SendInput): Promise<{ response: HttpResponse; clientRequestId: string }> {
+  /**
+   * POSTs one page and reads it: follows the IPPS redirect, renews the token once after a 401, and
+   * retries as the retry policy says. The same body goes to the same URL every time, so a retried
+   * next page re-posts its cursor (the service lets a cursor be re-posted until it expires).
+   */
+  async function requestPage(input: PageRequest): Promise<{ parsed: ParsedPage; requestId: string | undefined; clientRequestId: string }> {
     const { request, endpoint, body, invokeOptions } = input;
+    const { gate, signal } = invokeOptions;
     const label = SERVICE_LABELS[request.service];
     let { url } = input;
-    let retries = 0;
     let redirects = 0;
     let refreshedAfter401 = false;
     /** Set after a 401: the token to retry with. Otherwise a token is asked for before every request. */
     let renewed: AccessToken | undefined;
+    const state: RequestRetryState = { transientRetries: 0, throttledInARow: 0, idempotent: isReadOnlyCmdlet(request.cmdlet, request.parameters) };
+    const cursorAgeMs = (): number | undefined => (input.cursorIssuedAtMs === undefined ? undefined : Date.now() - input.cursorIssuedAtMs);
+    let maxWaitMs = inPlaceWaitLimitMs(cursorAgeMs());
+
+    /** Sends the request again later as the policy says, or throws `error`. */
+    const retryOrThrow = async (error: AppError, status: number | undefined): Promise<void> => {
+      const age = cursorAgeMs();
+      const decision = decideRequestRetry(error, { ...state, ...(age === undefined ? {} : { cursorAgeMs: age }) });
+      if (!decision.retry) throw error;
+      if (decision.reason === 'throttled') {
+        state.throttledInARow += 1;
+        maxWaitMs = decision.maxWaitMs;
+        options.onThrottle?.({ service: request.service, status: status ?? 0, waitMs: decision.delayMs, explicit: error.retryAfterMs !== undefined });
+        options.logger?.info(
+          { cmdlet: request.cmdlet, status, waitMs: decision.delayMs, throttledInARow: state.throttledInARow },
+          `${label} asked to wait; holding back this tenant's requests`,
+        );
+        if (gate) {
+          // From here on nothing leaves for this tenant and service, in any process, before the
+          // wait is over; the next admit() serves the wait (or hands the run back when too long).
+          gate.throttled(decision.delayMs);
+          return;
+        }
+        if (decision.delayMs > decision.maxWaitMs) throw error;
+        await sleep(resumeAfterMs(decision.delayMs), signal);
+        return;
+      }
+      state.transientRetries += 1;
+      state.throttledInARow = 0;
+      options.logger?.warn(
+        { cmdlet: request.cmdlet, status, code: error.code, waitMs: decision.delayMs, retry: state.transientRetries },
+        `${label} failed transiently (${error.code}); sending the same request again`,
+      );
+      await sleep(decision.delayMs, signal);
+    };
 
     for (;;) {
-      throwIfAborted(invokeOptions.signal);
-      // Asked before every request (cheap: providers keep tokens until they near expiry), so a long
-      // run renews between pages instead of sending a token that has just expired.
-      const freshAfter401 = renewed;
+      throwIfAborted(signal);
+      const justRenewed = renewed !== undefined;
       const token = renewed ?? (await options.tokens.getToken({ resource: endpoint.resource, ...signalOf(invokeOptions) }));
       renewed = undefined;
-      // The caller's last check (slot still held, no cool-down) comes after the token, as close to
-      // the send as possible: a token renewal can take a while, and a cool-down started meanwhile
-      // must still stop this request.
-      const checkStartedMs = Date.now();
-      await invokeOptions.beforeRequest?.();
-      throwIfAborted(invokeOptions.signal);
-      // The check waited out a cool-down: the token may be near its end by now, so ask again (a
-      // token just renewed after a 401 is kept: it carries what the 401 asked for).
-      if (Date.now() - checkStartedMs > 1_000) {
-        renewed = freshAfter401;
-        continue;
+      if (gate) {
+        // The gate is the last thing before the send: a cool-down announced while the token was
+        // renewed must still stop this request.
+        const askedMs = Date.now();
+        await gate.admit({ maxWaitMs, ...(signal === undefined ? {} : { signal }) });
+        if (Date.now() - askedMs > TOKEN_RECHECK_AFTER_WAIT_MS && !justRenewed) continue;
       }
       const clientRequestId = randomUUID();
       let response: HttpResponse;
@@ -187,31 +238,46 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
           url,
           headers: requestHeaders(request, token, clientRequestId),
           body,
-          timeoutMs: options.requestTimeoutMs ?? 960_000,
+          timeoutMs: options.requestTimeoutMs ?? LONG_CMDLET_TIMEOUTS_MS[request.cmdlet.toLowerCase()] ?? DEFAULT_REQUEST_TIMEOUT_MS,
           ...signalOf(invokeOptions),
         });
       } catch (error) {
-        throwIfAborted(invokeOptions.signal);
-        const networkError = toNetworkError(error, request.cmdlet, label, clientRequestId);
-        // A write cmdlet that may have reached the service is not sent twice.
-        if (!isReadOnlyCmdlet(request.cmdlet) || retries >= maxRetries) throw networkError;
-        const waitMs = backoffMs(retries);
-        retries += 1;
-        options.logger?.warn({ cmdlet: request.cmdlet, err: networkError.message, waitMs }, 'network failure; retrying');
-        await sleep(waitMs, invokeOptions.signal);
+        throwIfAborted(signal);
+        await retryOrThrow(toNetworkError(error, request.cmdlet, label, clientRequestId), undefined);
         continue;
       }
 
       const { status, headers } = response;
-      if (status >= 200 && status < 300) return { response, clientRequestId };
+      if (status >= 200 && status < 300) {
+        try {
+          const parsed = parsePage(decodeBody(response.body, headers['content-encoding']), request.select, {
+            cmdlet: request.cmdlet,
+            clientRequestId,
+            requestId: headers['request-id'],
+          });
+          return { parsed, requestId: headers['request-id'], clientRequestId };
+        } catch (error) {
+          if (!isAppError(error)) throw error;
+          await retryOrThrow(error, status);
+          continue;
+        }
+      }
 
       if ((status === 301 || status === 302 || status === 307 || status === 308) && headers['location']) {
         const location = new URL(headers['location'], url).toString();
-        if (!isTrustedUrl(location, endpoint.trustedHosts) || redirects >= 3) {
+        if (!isTrustedUrl(location, endpoint.trustedHosts)) {
           throw new AppError(
             'EXO_UNTRUSTED_HOST',
             `${label} redirected ${request.cmdlet} to ${hostOf(location)}, which is not a host of this tenant's cloud; the token was not sent there.`,
+            { details: { cmdlet: request.cmdlet, host: hostOf(location), status } },
+          );
+        }
+        if (redirects >= MAX_REDIRECTS) {
+          throw new AppError(
+            'EXO_BAD_RESPONSE',
+            `${label} kept redirecting ${request.cmdlet} (${redirects} redirects, last to ${hostOf(location)}); giving up.`,
             {
+              retryable: false,
               details: { cmdlet: request.cmdlet, host: hostOf(location), status },
             },
           );
@@ -231,17 +297,8 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
       }
 
       const failure = parseFailure(decodeBody(response.body, headers['content-encoding']));
-      const kind = classifyFailure(status, failure);
       const context = { cmdlet: request.cmdlet, serviceLabel: label, status, requestId: headers['request-id'], clientRequestId };
-      if (kind === 'final') throw failureToError(failure, context);
-
-      const explicitWaitMs = parseRetryAfterMs(headers['retry-after']);
-      const waitMs = explicitWaitMs ?? backoffMs(retries);
-      options.onThrottle?.({ service: request.service, status, waitMs, explicit: explicitWaitMs !== undefined });
-      if (retries >= maxRetries || waitMs > maxInPlaceWaitMs) throw failureToError(failure, context, waitMs);
-      retries += 1;
-      options.logger?.info({ cmdlet: request.cmdlet, status, waitMs, retry: retries }, `${label} asked to wait; retrying`);
-      await sleep(waitMs, invokeOptions.signal);
+      await retryOrThrow(failureToError(failure, context, parseRetryAfterMs(headers['retry-after'])), status);
     }
   }
 

@@ -2,7 +2,8 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { NotificationEvent, WebhookConfig } from '../config/operator.js';
 import type { Logger } from '../core/logger.js';
-import { backoffMs, sleep } from '../core/time.js';
+import { decideDeliveryRetry } from '../core/retry-policy.js';
+import { sleep } from '../core/time.js';
 
 /** What happened, for one webhook message. */
 export interface RunNotification {
@@ -28,10 +29,8 @@ export interface NotifierOptions {
   logger: Logger;
   /** Reads `url: { env: NAME }`; the composition root passes the process environment. */
   env: (name: string) => string | undefined;
-  /** Attempts per webhook (first try included). Default 4. */
-  attempts?: number;
-  /** First backoff between attempts; doubled each time. Default 1 s. */
-  backoffBaseMs?: number;
+  /** Waits between attempts (tests inject one that does not wait); how long is the retry policy's decision. */
+  sleep?: (ms: number) => Promise<void>;
   /** Per request. Default 10 s. */
   timeoutMs?: number;
   /** For tests; defaults to a plain node:http(s) POST. */
@@ -50,8 +49,7 @@ export interface Notifier {
 }
 
 export function createNotifier(options: NotifierOptions): Notifier {
-  const attempts = Math.max(1, options.attempts ?? 4);
-  const backoffBaseMs = options.backoffBaseMs ?? 1_000;
+  const wait = options.sleep ?? sleep;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const post = options.post ?? postJson;
   const logger = options.logger.child({ component: 'notify' });
@@ -69,26 +67,26 @@ export function createNotifier(options: NotifierOptions): Notifier {
       return;
     }
     const body = JSON.stringify(renderPayload(webhook.format, notification));
-    for (let attempt = 1; attempt <= attempts; attempt += 1) {
+    for (let attempt = 1; ; attempt += 1) {
       let problem: string;
+      let status: number | undefined;
       try {
-        const status = await post(url, body, timeoutMs);
+        status = await post(url, body, timeoutMs);
         if (status >= 200 && status < 300) {
           logger.info({ ...context, attempt }, 'webhook sent');
           return;
         }
         problem = `HTTP ${status}`;
-        // A 4xx other than 408/429 will not get better by retrying (bad URL, payload refused).
-        if (status < 500 && status !== 408 && status !== 429) attempt = attempts;
       } catch (error) {
         problem = error instanceof Error ? `${error.name}` : 'error';
       }
-      if (attempt >= attempts) {
+      const decision = decideDeliveryRetry(attempt, status === undefined ? {} : { status });
+      if (!decision.retry) {
         logger.warn({ ...context, attempt, problem }, 'webhook failed; giving up (the run is not affected)');
         return;
       }
       logger.debug({ ...context, attempt, problem }, 'webhook failed; retrying');
-      await sleep(backoffMs(attempt - 1, backoffBaseMs, backoffBaseMs * 30));
+      await wait(decision.delayMs);
     }
   }
 

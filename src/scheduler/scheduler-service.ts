@@ -11,7 +11,15 @@ import { createLeaderLock } from './leader-lock.js';
 import type { Notifier } from '../notify/notifier.js';
 import { createRunHistory } from '../queue/run-history.js';
 import { startOperatorTasks } from './operator-tasks.js';
-import { desiredSchedules, planReconcile, type ExistingSchedule, type ReconcilePlan } from './reconcile.js';
+import {
+  createSharedRepeatStrategy,
+  desiredSchedules,
+  forEachConcurrently,
+  planReconcile,
+  RECONCILE_CONCURRENCY,
+  type ExistingSchedule,
+  type ReconcilePlan,
+} from './reconcile.js';
 
 export interface SchedulerServiceOptions {
   redisUrl: string;
@@ -58,7 +66,7 @@ export async function startSchedulerService(options: SchedulerServiceOptions): P
   const workerConnection = createRedisConnection(options.redisUrl, 'worker', 'exorun-scheduler');
   lifecycle.add('redis worker connection', () => void workerConnection.disconnect());
 
-  const ticks = new Queue(TICKS_QUEUE, { connection: client, prefix: options.prefix });
+  const ticks = new Queue(TICKS_QUEUE, { connection: client, prefix: options.prefix, settings: { repeatStrategy: createSharedRepeatStrategy() } });
   lifecycle.add('ticks queue', () => ticks.close());
   const runs = createRunQueue({ connection: client, prefix: options.prefix });
   lifecycle.add('runs queue', () => runs.close());
@@ -113,8 +121,8 @@ export async function startSchedulerService(options: SchedulerServiceOptions): P
   async function reconcile(): Promise<ReconcilePlan | undefined> {
     if (!leading) return undefined;
     const plan = planReconcile(desiredSchedules(source.current()), await existingSchedules());
-    for (const schedule of plan.upsert) {
-      await ticks.upsertJobScheduler(
+    await forEachConcurrently(plan.upsert, RECONCILE_CONCURRENCY, (schedule) =>
+      ticks.upsertJobScheduler(
         schedule.id,
         { pattern: schedule.pattern, tz: schedule.tz },
         {
@@ -122,9 +130,9 @@ export async function startSchedulerService(options: SchedulerServiceOptions): P
           data: { v: 1, job: schedule.id, definitionHash: schedule.hash },
           opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 500 } },
         },
-      );
-    }
-    for (const id of plan.remove) await ticks.removeJobScheduler(id);
+      ),
+    );
+    await forEachConcurrently(plan.remove, RECONCILE_CONCURRENCY, (id) => ticks.removeJobScheduler(id));
     reconcileWanted = false;
     if (plan.upsert.length > 0 || plan.remove.length > 0) {
       logger.info({ upserted: plan.upsert.map((s) => s.id), removed: plan.remove, unchanged: plan.unchanged.length }, 'job schedulers reconciled');

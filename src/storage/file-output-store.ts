@@ -6,14 +6,14 @@ import {
   systemClock,
   type CmdletPage,
   type Clock,
-  type Manifest,
-  type ManifestFile,
+  type CommittedOutput,
   type OutputStore,
   type RunDescriptor,
   type RunOutput,
 } from '../core/ports.js';
 import { removeIfPresent, renameInto, storeError, syncFolder, writeFileAtomic, writeFileDurable } from './fs-util.js';
-import { buildManifest, createRunTally, serializeManifest, type RunTally } from './manifest.js';
+import { readJsonlObjects } from './jsonl-reader.js';
+import { buildManifest, committedOutputOf, createRunTally, serializeManifest, type Manifest, type ManifestFile, type RunTally } from './manifest.js';
 import { assertSafeComponents, runPaths, type RunPaths } from './paths.js';
 import { openFormatWriter, type CsvDefaults, type FormatWriter } from './writers.js';
 
@@ -32,22 +32,44 @@ export interface FileOutputStoreOptions {
   flatten?: boolean;
 }
 
+/** A committed output set: what the run needs to know, plus the manifest as written. */
+export interface CommittedRun extends CommittedOutput {
+  manifest: Manifest;
+}
+
+/** The file store's run output: the port's, with the manifest it wrote. */
+export interface FileRunOutput extends RunOutput {
+  commit(): Promise<CommittedRun>;
+  fail(failure: { code: string; message: string }): Promise<{ manifestPath: string; manifest: Manifest }>;
+}
+
+export interface FileOutputStore extends OutputStore {
+  begin(run: RunDescriptor): Promise<FileRunOutput>;
+}
+
 /**
  * Writes each run as `<root>/<job>/<localDate>/<runId>.<format>` (jsonl, csv, json, clixml) plus
  * `<runId>.manifest.json`. Data goes to dot-prefixed temporary files until commit, and the
  * manifest is renamed into place last, so a manifest on disk always describes a complete set.
  */
-export function createFileOutputStore(options: FileOutputStoreOptions): OutputStore {
+export function createFileOutputStore(options: FileOutputStoreOptions): FileOutputStore {
   const root = path.resolve(options.root);
   const clock = options.clock ?? systemClock;
   const csvDefaults: CsvDefaults = { bom: options.bom === true, flatten: options.flatten ?? true };
   return {
     root,
     begin: (run) => beginRun(root, clock, csvDefaults, run),
+    readObjects(committed) {
+      const jsonl = committed.files.find((file) => file.format === 'jsonl');
+      if (!jsonl) {
+        throw new AppError('STORE_READ_FAILED', `The output set ${committed.manifestPath} has no JSONL file to read its objects back from.`);
+      }
+      return readJsonlObjects(path.join(root, jsonl.path));
+    },
   };
 }
 
-async function beginRun(root: string, clock: Clock, csvDefaults: CsvDefaults, run: RunDescriptor): Promise<RunOutput> {
+async function beginRun(root: string, clock: Clock, csvDefaults: CsvDefaults, run: RunDescriptor): Promise<FileRunOutput> {
   assertSafeComponents({ job: run.job, tenant: run.tenant, runId: run.runId, localDate: run.localDate, ...(run.step === undefined ? {} : { step: run.step }) });
   if (run.attemptId !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(run.attemptId)) {
     throw new AppError('STORE_WRITE_FAILED', `attemptId ${JSON.stringify(run.attemptId)} must be letters, digits and '-'.`, { retryable: false });
@@ -79,10 +101,11 @@ async function beginRun(root: string, clock: Clock, csvDefaults: CsvDefaults, ru
     await Promise.all(writers.map((writer) => writer.file.abandon()));
     throw error;
   }
-  return createRunOutput({ run, paths, clock, startedAtMs, tally, writers });
+  return createRunOutput({ root, run, paths, clock, startedAtMs, tally, writers });
 }
 
 interface RunOutputContext {
+  root: string;
   run: RunDescriptor;
   paths: RunPaths;
   clock: Clock;
@@ -99,7 +122,7 @@ interface RunOutputContext {
  */
 type State = 'open' | 'busy' | 'broken' | 'done';
 
-function createRunOutput(context: RunOutputContext): RunOutput {
+function createRunOutput(context: RunOutputContext): FileRunOutput {
   const { run, paths, clock, tally, writers } = context;
   let state: State = 'open';
 
@@ -194,7 +217,7 @@ function createRunOutput(context: RunOutputContext): RunOutput {
         await syncFolder(paths.folder);
         await renameInto(paths.tempManifestFile, paths.manifestFile);
         await syncFolder(paths.folder);
-        return manifest;
+        return { ...committedOutputOf(manifest, relativeTo(context.root, paths.manifestFile)), manifest };
       });
     },
 
@@ -211,8 +234,13 @@ function createRunOutput(context: RunOutputContext): RunOutput {
         await removeFinalSet();
         const manifest = manifestFor('failed', [], failure);
         await writeManifest(manifest);
-        return manifest;
+        return { manifestPath: relativeTo(context.root, paths.manifestFile), manifest };
       });
     },
   };
+}
+
+/** `file` relative to `root`, with forward slashes (as manifests record paths). */
+function relativeTo(root: string, file: string): string {
+  return path.relative(root, file).split(path.sep).join('/');
 }

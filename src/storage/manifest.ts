@@ -1,6 +1,63 @@
 import { readFile } from 'node:fs/promises';
 import { AppError } from '../core/errors.js';
-import type { CmdletPage, ItemOutcome, Manifest, ManifestFile, RunDescriptor, RunStatus } from '../core/ports.js';
+import type { CmdletPage, CommittedOutput, ItemOutcome, OutputFormat, RunDescriptor, ServiceName } from '../core/ports.js';
+
+/** How a run's output set ended. */
+export type RunStatus = 'succeeded' | 'failed';
+
+/** One data file of an output set, as its manifest lists it. */
+export interface ManifestFile {
+  format: OutputFormat;
+  /** Path relative to the output root. */
+  path: string;
+  bytes: number;
+  objects: number;
+  sha256: string;
+}
+
+export interface Manifest {
+  manifestVersion: 1;
+  runId: string;
+  job: string;
+  tenant: string;
+  service: ServiceName;
+  cmdlet: string;
+  parameters: Record<string, unknown>;
+  select?: string[];
+  scheduledFor?: string;
+  attempt: number;
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  status: RunStatus;
+  objectCount: number;
+  pageCount: number;
+  files: ManifestFile[];
+  warnings: string[];
+  errors: unknown[];
+  /** How many errors were left out of `errors`, which keeps the first 1,000; absent when none were. */
+  errorsDropped?: number;
+  requestIds: string[];
+  failure?: { code: string; message: string };
+  /** The step of a job written with `steps:` (absent for single-cmdlet jobs). */
+  step?: string;
+  /** The interval a windowed run read (StartDate inclusive, EndDate exclusive). */
+  window?: { start: string; end: string };
+  /** forEach steps: items processed; failed items are also listed in `errors` as `{ item, code, message }`. */
+  items?: { total: number; succeeded: number; failed: number };
+}
+
+/** What a committed output set's manifest says, as the run needs it (paths relative to the root). */
+export function committedOutputOf(manifest: Manifest, manifestPath: string): CommittedOutput {
+  return {
+    manifestPath,
+    files: manifest.files.map((file) => ({ format: file.format, path: file.path, objects: file.objects })),
+    objectCount: manifest.objectCount,
+    pageCount: manifest.pageCount,
+    warningCount: manifest.warnings.length,
+    ...(manifest.items === undefined ? {} : { items: manifest.items }),
+  };
+}
 
 /**
  * How many cmdlet errors a manifest keeps. A cmdlet can report one error per object (a million

@@ -2,8 +2,7 @@ import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../core/errors.js';
-import type { Manifest, ManifestFile, RunStatus } from '../core/ports.js';
-import { readManifest } from './manifest.js';
+import { readManifest, type Manifest, type ManifestFile, type RunStatus } from './manifest.js';
 import { assertSafeComponents, MANIFEST_SUFFIX } from './paths.js';
 
 /** One run as its manifest describes it; what `exorun output <job> --latest` shows. */

@@ -1,20 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { ExorunConfig, TenantConfig } from '../config/model.js';
 import { isReadOnlyCmdlet } from '../core/cmdlets.js';
 import { AppError, toAppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { CmdletPage, Lease, LeaseKey, Manifest, OutputStore, RunOutput } from '../core/ports.js';
+import type { CmdletPage, CommittedOutput, Lease, LeaseKey, OutputStore, RunOutput } from '../core/ports.js';
+import { decideRunOutcome, failsOnlyTheItem } from '../core/retry-policy.js';
 import { localDate, sleep, withJitter } from '../core/time.js';
 import type { ExorunMetrics } from '../core/metrics.js';
 import { computeWindow, itemFailuresExceeded, resolveParameters, usesWindow, type RunWindow, type TemplateContext } from '../jobs/index.js';
 import type { RedisTenantLimiter } from '../limits/redis-limiter.js';
 import { parseRunPayload, type RunPayload, type RunStep } from '../queue/payload.js';
 import type { RunWindowStore } from '../queue/run-windows.js';
-import { manifestPath } from '../storage/index.js';
-import { readJsonlObjects } from './jsonl-items.js';
-import { decideOutcome } from './outcome.js';
 import type { TenantSession, TenantSessions } from './tenant-sessions.js';
 
 /** What a completed run returns to BullMQ (and `exorun run --wait` prints). */
@@ -22,7 +19,7 @@ export interface RunSummary {
   runId: string;
   job: string;
   tenant: string;
-  status: Manifest['status'];
+  status: 'succeeded';
   /** Objects written by all steps. */
   objectCount: number;
   pageCount: number;
@@ -48,34 +45,7 @@ export interface RunProcessorDeps {
   logger: Logger;
   /** Longest wait between asks for a slot; wake-ups after a release usually come much sooner. */
   maxSlotWaitMs: number;
-  /**
-   * A cool-down after throttling up to this long is waited out in place (the run keeps its slot
-   * and its paging cursor); a longer one re-delays the run. Default 30 s.
-   */
-  maxInPlaceCoolDownMs?: number;
   metrics?: ExorunMetrics;
-}
-
-/**
- * Errors that end a whole forEach step rather than one item: the run cannot go on (slot lost,
- * shutdown, timeout, throttling cool-down, sign-in, storage) or every item would fail the same way.
- */
-const RUN_LEVEL_CODES: ReadonlySet<string> = new Set([
-  'LIMIT_LEASE_LOST',
-  'RUN_ABORTED',
-  'RUN_TIMEOUT',
-  'EXO_THROTTLED',
-  'EXO_UNAUTHORIZED',
-  'EXO_CMDLET_UNKNOWN',
-  'EXO_UNTRUSTED_HOST',
-  'STORE_WRITE_FAILED',
-  'REDIS_UNAVAILABLE',
-  'SIMULATOR_UNAVAILABLE',
-  'INTERNAL',
-]);
-
-function isRunLevel(error: AppError): boolean {
-  return RUN_LEVEL_CODES.has(error.code) || error.code.startsWith('AUTH_') || error.code.startsWith('CFG_');
 }
 
 /** How often a forEach step asks for one more free slot while it has items left. */
@@ -153,7 +123,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     } catch (error) {
       const lease = slots.current;
       const appError = toAppError(lease.signal.aborted && !signal?.aborted ? (lease.signal.reason ?? error) : error);
-      const outcome = decideOutcome(appError, { freeDelaysSoFar: payload.freeDelays ?? 0 });
+      const outcome = decideRunOutcome(appError, { freeDelaysSoFar: payload.freeDelays ?? 0 });
       const finalFailure = outcome.kind === 'fail' || (outcome.kind === 'retry' && job.attemptsMade + 1 >= (job.opts.attempts ?? 1));
       const opened = await output?.catch(() => undefined);
       if (finalFailure) await opened?.fail({ code: appError.code, message: appError.message }).catch(() => undefined);
@@ -206,10 +176,10 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     progress: { pages: number; objects: number; lastMs: number };
   }
 
+  /** A committed step, and the store that holds it (a later forEach reads its objects back there). */
   interface StepResult {
-    manifest: Manifest;
-    /** Absolute path of the step's JSONL file, for a later forEach. */
-    jsonlFile: string | undefined;
+    committed: CommittedOutput;
+    store: OutputStore;
   }
 
   async function execute(input: ExecuteInput): Promise<RunSummary> {
@@ -264,7 +234,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       }
     }
 
-    const manifests = [...results.values()].map((result) => result.manifest);
+    const manifests = [...results.values()].map((result) => result.committed);
     const itemFailures = manifests.reduce((sum, manifest) => sum + (manifest.items?.failed ?? 0), 0);
     const hasForEach = definition.steps.some((step) => step.forEach !== undefined);
     return {
@@ -275,15 +245,9 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       objectCount: manifests.reduce((sum, manifest) => sum + manifest.objectCount, 0),
       pageCount: manifests.reduce((sum, manifest) => sum + manifest.pageCount, 0),
       durationMs: Date.now() - startedMs,
-      warnings: manifests.reduce((sum, manifest) => sum + manifest.warnings.length, 0),
+      warnings: manifests.reduce((sum, manifest) => sum + manifest.warningCount, 0),
       outputRoot,
-      files: manifests.flatMap((manifest) => [
-        ...manifest.files.map((file) => file.path),
-        path
-          .relative(outputRoot, manifestPath(outputRoot, { job: payload.job, localDate: scope.folderDate, runId: payload.runId, step: manifest.step }))
-          .split(path.sep)
-          .join('/'),
-      ]),
+      files: manifests.flatMap((manifest) => [...manifest.files.map((file) => file.path), manifest.manifestPath]),
       ...(hasForEach ? { itemFailures } : {}),
       ...(window === undefined ? {} : { window: isoWindow(window) }),
     };
@@ -353,12 +317,6 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     return opening;
   }
 
-  /** Before every request on `lease`: still ours (fencing), and the key is not cooling down after throttling. */
-  function beforeRequestOn(scope: RunScope, lease: Lease): () => Promise<void> {
-    const maxInPlaceCoolDownMs = deps.maxInPlaceCoolDownMs ?? 30_000;
-    return () => lease.admit({ maxWaitMs: maxInPlaceCoolDownMs, signal: scope.runSignal });
-  }
-
   function invokeStep(scope: RunScope, step: RunStep, parameters: Record<string, unknown>, lease: Lease, signal: AbortSignal): AsyncIterable<CmdletPage> {
     return scope.session.client.invoke(
       {
@@ -369,7 +327,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
         ...(step.select === undefined ? {} : { select: step.select }),
         pageSize: step.pageSize,
       },
-      { signal: AbortSignal.any([signal, lease.signal]), beforeRequest: beforeRequestOn(scope, lease) },
+      { signal: AbortSignal.any([signal, lease.signal]), gate: lease },
     );
   }
 
@@ -405,10 +363,9 @@ export function createRunProcessor(deps: RunProcessorDeps) {
   }
 
   async function commitStep(scope: RunScope, step: RunStep, output: RunOutput): Promise<StepResult> {
-    const manifest = await output.commit();
-    scope.logger.debug({ step: step.name, files: manifest.files.map((file) => file.path) }, 'output committed');
-    const jsonl = manifest.files.find((file) => file.format === 'jsonl');
-    return { manifest, jsonlFile: jsonl === undefined ? undefined : path.join(scope.outputRoot, jsonl.path) };
+    const committed = await output.commit();
+    scope.logger.debug({ step: step.name, files: committed.files.map((file) => file.path) }, 'output committed');
+    return { committed, store: deps.storeFor(scope.outputRoot) };
   }
 
   /**
@@ -420,9 +377,9 @@ export function createRunProcessor(deps: RunProcessorDeps) {
    * than maxItemFailures fail the run (RUN_ITEM_FAILURES).
    */
   async function runForEachStep(scope: RunScope, step: RunStep, source: StepResult | undefined, isLastStep: boolean): Promise<StepResult> {
-    if (!source?.jsonlFile) throw new AppError('INTERNAL', `Step ${step.name} iterates over ${step.forEach ?? '?'}, which wrote no JSONL file.`);
+    if (!source) throw new AppError('INTERNAL', `Step ${step.name} iterates over ${step.forEach ?? '?'}, which did not run before it.`);
     const output = await beginStep(scope, step, step.parameters);
-    const items = readJsonlObjects(source.jsonlFile);
+    const items = source.store.readObjects(source.committed);
     const stop = new AbortController();
     const stepSignal = AbortSignal.any([scope.runSignal, stop.signal]);
     const key = scope.slots.current.key;
@@ -460,7 +417,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
         output.recordItem({ ok: true });
       } catch (error) {
         const appError = toAppError(error);
-        if (stepSignal.aborted || isRunLevel(appError)) throw appError;
+        if (stepSignal.aborted || !failsOnlyTheItem(appError)) throw appError;
         failed += 1;
         output.recordItem({ ok: false, item: label, code: appError.code, message: appError.message });
         scope.logger.warn({ step: step.name, item: label, code: appError.code }, `item failed: ${appError.message}`);
@@ -518,7 +475,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       waited = lanes.length;
       await Promise.all(batch);
     }
-    await items.return(undefined);
+    await items.return?.(undefined);
     await writing;
     if (stopError) throw stopError;
 
@@ -574,7 +531,7 @@ function resolveTenant(config: ExorunConfig, payload: RunPayload): TenantConfig 
     throw new AppError('CFG_TENANT_UNKNOWN', `Run ${payload.runId} is for tenant '${payload.tenant}', which this worker's ${config.file} does not define.`);
   }
   for (const step of payload.definition.steps) {
-    if (!payload.definition.allowWrite && !isReadOnlyCmdlet(step.cmdlet)) {
+    if (!payload.definition.allowWrite && !isReadOnlyCmdlet(step.cmdlet, step.parameters)) {
       throw new AppError('CFG_WRITE_NOT_ALLOWED', `${step.cmdlet} can change the tenant and job ${payload.job} does not set allowWrite: true.`);
     }
   }

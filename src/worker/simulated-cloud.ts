@@ -4,8 +4,8 @@ import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { CloudEndpoints, HttpTransport } from '../core/ports.js';
 import { createHttpTransport } from '../exchange/http-transport.js';
-import { startSimulator, type ProvisionedTenant, type Simulator } from '../simulator/index.js';
-import { readSimulatorState, writeSimulatorState, type SimulatorState } from '../simulator/state-file.js';
+import { startSimulator, type RunningSimulator, type SimulatedTenantCredentials, type SimulatedTenantRequest } from './simulator-package.js';
+import { readSimulatorState, writeSimulatorState, type SimulatorState } from './simulator-state.js';
 
 /** The real services' token audiences: the simulator checks them exactly as Entra and EXO do. */
 const EXO_RESOURCE = 'https://outlook.office365.com';
@@ -14,7 +14,7 @@ const IPPS_RESOURCE = 'https://ps.compliance.protection.outlook.com';
 /** Access to one simulated tenant: where to call and the app credentials it was provisioned with. */
 export interface SimulatedTenantAccess {
   endpoints: CloudEndpoints;
-  provisioned: ProvisionedTenant;
+  provisioned: SimulatedTenantCredentials;
   /** Trusts the simulator's CA (and only adds it; system roots stay trusted). */
   transport: HttpTransport;
 }
@@ -26,8 +26,8 @@ export interface SimulatedCloud {
    * of jobs.yaml, so file-based credentials work exactly as against a real tenant.
    */
   provision(tenant: TenantConfig, certificatePem?: string): Promise<SimulatedTenantAccess>;
-  /** The in-process simulator, when this process started one (tests read its recorder). */
-  readonly local: Simulator | undefined;
+  /** The in-process simulator, when this process started one. */
+  readonly local: RunningSimulator | undefined;
   close(): Promise<void>;
 }
 
@@ -49,14 +49,14 @@ export interface SimulatedCloudOptions {
 
 export function createSimulatedCloud(options: SimulatedCloudOptions): SimulatedCloud {
   let backend: Promise<Backend> | undefined;
-  let local: Simulator | undefined;
+  let local: RunningSimulator | undefined;
   let published: string | undefined;
   const provisioned = new Map<string, Promise<SimulatedTenantAccess>>();
 
   interface Backend {
     state: Pick<SimulatorState, 'urls' | 'caCertPem' | 'adminKey'>;
     transport: HttpTransport;
-    provision: (request: ProvisionRequestBody) => Promise<ProvisionedTenant>;
+    provision: (request: SimulatedTenantRequest) => Promise<SimulatedTenantCredentials>;
   }
 
   async function connect(): Promise<Backend> {
@@ -124,21 +124,11 @@ export function createSimulatedCloud(options: SimulatedCloudOptions): SimulatedC
   };
 }
 
-interface ProvisionRequestBody {
-  organization: string;
-  certificatePem?: string;
-  clientId?: string;
-  seed?: number;
-  mailboxCount?: number;
-  latencyMs?: number;
-  concurrencyCap?: number;
-}
-
 async function provisionRemotely(
   transport: HttpTransport,
   state: Pick<SimulatorState, 'urls' | 'adminKey'>,
-  request: ProvisionRequestBody,
-): Promise<ProvisionedTenant> {
+  request: SimulatedTenantRequest,
+): Promise<SimulatedTenantCredentials> {
   const response = await transport
     .request({
       method: 'POST',
@@ -156,7 +146,7 @@ async function provisionRemotely(
       `The simulator refused to provision ${request.organization}: HTTP ${response.status} ${response.body.toString('utf8').slice(0, 300)}`,
     );
   }
-  return JSON.parse(response.body.toString('utf8')) as ProvisionedTenant;
+  return JSON.parse(response.body.toString('utf8')) as SimulatedTenantCredentials;
 }
 
 export function simulatedEndpoints(urls: SimulatorState['urls']): CloudEndpoints {

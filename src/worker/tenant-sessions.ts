@@ -42,8 +42,6 @@ interface Reach {
   endpoints: CloudEndpoints;
   transport: HttpTransport;
   tenantId: string;
-  /** The simulator is not a known Microsoft authority: msal must not run instance discovery. */
-  trustAuthorityHost: boolean;
   /** Credential of a simulated tenant without auth in jobs.yaml. */
   provisionedCredential?: { clientId: string; credential: CertificateCredential };
 }
@@ -63,7 +61,6 @@ export function createTenantSessions(options: TenantSessionsOptions): TenantSess
         endpoints: access.endpoints,
         transport: access.transport,
         tenantId: tenant.tenantId ?? access.provisioned.tenantId,
-        trustAuthorityHost: true,
         provisionedCredential: {
           clientId: access.provisioned.clientId,
           credential: credentialFromPem(access.provisioned.certificatePem, access.provisioned.privateKeyPem),
@@ -72,15 +69,15 @@ export function createTenantSessions(options: TenantSessionsOptions): TenantSess
     }
     const endpoints = resolveEndpoints(tenant.cloud, tenant.overrides);
     const tenantId = tenant.tenantId ?? (await resolveTenantId(endpoints.authorityHost, tenant.organization, options.transport));
-    return { endpoints, transport: options.transport, tenantId, trustAuthorityHost: false };
+    return { endpoints, transport: options.transport, tenantId };
   }
 
   async function build(tenant: TenantConfig): Promise<TenantSession> {
     const logger = options.logger.child({ tenant: tenant.name });
     const auth = tenant.auth;
     const certificate = auth?.type === 'certificate' ? await loadCertificate(auth, tenant, logger) : undefined;
-    const { endpoints, transport, tenantId, trustAuthorityHost, provisionedCredential } = await reach(tenant, certificate);
-    const common = { authorityHost: endpoints.authorityHost, tenant: tenantId, transport, trustAuthorityHost, logger };
+    const { endpoints, transport, tenantId, provisionedCredential } = await reach(tenant, certificate);
+    const common = { authorityHost: endpoints.authorityHost, tenant: tenantId, transport, logger };
 
     let tokens: TokenProvider;
     if (auth?.type === 'delegated') {

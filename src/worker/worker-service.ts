@@ -10,7 +10,6 @@ import type { ExorunMetrics } from '../core/metrics.js';
 import { createRedisConnection } from '../queue/connection.js';
 import { createRunQueue, RUNS_QUEUE } from '../queue/run-queue.js';
 import { createRunWindowStore } from '../queue/run-windows.js';
-import type { Simulator } from '../simulator/index.js';
 import { createFileOutputStore } from '../storage/index.js';
 import { createSessionStore } from '../auth/session-store.js';
 import { createRunProcessor } from './run-processor.js';
@@ -18,6 +17,7 @@ import { createRunHistory } from '../queue/run-history.js';
 import type { Notifier } from '../notify/notifier.js';
 import { attachRunEvents } from './run-events.js';
 import { createSimulatedCloud } from './simulated-cloud.js';
+import type { RunningSimulator } from './simulator-package.js';
 import { createTenantSessions } from './tenant-sessions.js';
 
 export interface WorkerServiceOptions {
@@ -30,8 +30,13 @@ export interface WorkerServiceOptions {
   concurrency: number;
   /** Slot lease lifetime; a killed worker's slot frees after this. */
   leaseTtlMs: number;
-  /** BullMQ lock; a killed worker's run is picked up again after about this long. */
+  /** BullMQ lock; a killed worker's run is picked up again within this plus the stalled-check interval. */
   lockDurationMs: number;
+  /**
+   * How often a run may be picked up again after its worker died (or stopped renewing its lock)
+   * before it is failed as a poison run. Default 5: a run whose worker is killed twice still runs.
+   */
+  maxStalledCount?: number;
   /** State file of an external simulator (`exorun simulate`); otherwise one is started in-process. */
   simulatorStateFile?: string;
   /** Where an in-process simulator publishes its state for `exorun login` (e.g. .exorun/simulator.json). */
@@ -50,12 +55,26 @@ export interface WorkerService {
   /** True while the BullMQ worker takes runs (for readiness). */
   isRunning(): boolean;
   /** The in-process simulator, if simulated tenants made this worker start one. */
-  simulator(): Simulator | undefined;
+  simulator(): RunningSimulator | undefined;
   /**
    * Stops taking runs and waits for active ones; after `drainMs` aborts them (they return to the
    * queue without spending an attempt). Idempotent.
    */
   close(drainMs?: number): Promise<void>;
+}
+
+/** Default for WorkerServiceOptions.maxStalledCount. */
+export const DEFAULT_MAX_STALLED_COUNT = 5;
+/** After the drain deadline: how long aborted runs get to hand themselves back to the queue. */
+const ABORT_GRACE_MS = 3_000;
+/** Then: how long the last run-history writes get. */
+const FLUSH_MS = 1_000;
+/** Then: how long closing connections and the transport gets. */
+const CLOSE_MS = 1_000;
+
+/** Stalled-check period: a few seconds, never more than half the lock duration. */
+export function stalledCheckIntervalMs(lockDurationMs: number): number {
+  return Math.max(500, Math.min(5_000, Math.floor(lockDurationMs / 2)));
 }
 
 export async function startWorkerService(options: WorkerServiceOptions): Promise<WorkerService> {
@@ -103,10 +122,9 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
       simulated,
       sessions: createSessionStore({ redis: client, prefix: options.prefix, secretKey: options.secretKey }),
       logger,
-      // Throttling of one tenant cools that tenant down for every worker; others are unaffected.
+      // Throttling is counted here; the run's request gate holds the tenant back in every worker.
       onThrottle: (tenant, event) => {
         options.metrics?.throttles.inc({ tenant: tenant.organization, service: event.service, status: String(event.status) });
-        limiter.throttled({ tenant: tenant.organization, service: event.service }, event.waitMs);
       },
     }),
     limiter,
@@ -131,15 +149,17 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     prefix: options.prefix,
     concurrency: options.concurrency,
     lockDuration: options.lockDurationMs,
-    stalledInterval: options.lockDurationMs,
-    maxStalledCount: 1,
+    // A dead worker's run is found by the first stalled check after its lock expired: checking
+    // every few seconds keeps recovery close to the lock duration (docs/operations.md).
+    stalledInterval: stalledCheckIntervalMs(options.lockDurationMs),
+    maxStalledCount: options.maxStalledCount ?? DEFAULT_MAX_STALLED_COUNT,
   });
   worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
   worker.on('failed', (job, error) => {
     if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) logger.error({ runId: job.id, reason: error.message }, 'run failed');
   });
   // Run history and notifications follow the worker's events (see run-events.ts).
-  attachRunEvents({
+  const runEvents = attachRunEvents({
     worker,
     history: createRunHistory({ redis: client, prefix: options.prefix }),
     config: options.config,
@@ -150,16 +170,27 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
   logger.info({ concurrency: options.concurrency }, 'worker ready');
 
   let closing: Promise<void> | undefined;
+  /**
+   * Stops taking runs and lets active ones finish for `drainMs`; then aborts them (they go back to
+   * the queue without spending an attempt) and gives them a short grace. Then waits for their run
+   * history to be written, and closes connections. Bounded in every step, also with Redis gone:
+   * the process exits at drainMs + ABORT_GRACE_MS + FLUSH_MS + CLOSE_MS at the latest.
+   */
   async function close(drainMs = 30_000): Promise<void> {
+    // BullMQ's close() is memoized: calling it again (even with force) returns this same promise.
     const draining = worker.close();
+    draining.catch((error: unknown) => logger.warn({ err: error }, 'the BullMQ worker did not close cleanly'));
     try {
       await withTimeout(draining, drainMs, 'draining active runs');
     } catch {
       logger.warn({ drainMs }, 'runs still active after the drain deadline; aborting them (they will be picked up again)');
       worker.cancelAllJobs('shutdown');
-      await withTimeout(draining, 10_000, 'aborting active runs').catch(() => worker.close(true));
+      await withTimeout(draining, ABORT_GRACE_MS, 'aborting active runs').catch(() =>
+        logger.warn('active runs did not end after the abort; their locks expire and another worker takes them'),
+      );
     }
-    await lifecycle.close();
+    await runEvents.flush(FLUSH_MS);
+    await lifecycle.close(CLOSE_MS).catch(() => undefined);
   }
 
   return {

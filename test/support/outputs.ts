@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Manifest } from '../../src/core/ports.js';
+import type { Manifest } from '../../src/storage/index.js';
 
 /** Every manifest under an output root, read back. */
 export async function readManifests(root: string): Promise<Manifest[]> {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -15,9 +16,13 @@ export interface ExorunProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-/** Runs the CLI from source (tsx), as `exorun <args>`, in the project root. */
+/**
+ * Runs the CLI from source (tsx), as `exorun <args>`, in the project root. `*.localhost` names
+ * resolve to loopback in it, as in the tests themselves (test/support/loopback-dns.ts).
+ */
 export function spawnExorun(args: string[], env: Record<string, string>): ExorunProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), ...args], {
+  const loopbackDns = pathToFileURL(path.join(root, 'test/support/loopback-dns.ts')).href;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', loopbackDns, path.join(root, 'src/cli/main.ts'), ...args], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

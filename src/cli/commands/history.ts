@@ -4,11 +4,11 @@ import { pipeline } from 'node:stream/promises';
 import { loadConfigFile } from '../../config/load.js';
 import type { ExorunConfig } from '../../config/model.js';
 import { AppError } from '../../core/errors.js';
-import { OUTPUT_FORMATS, type Manifest, type OutputFormat } from '../../core/ports.js';
+import { OUTPUT_FORMATS, type OutputFormat } from '../../core/ports.js';
 import { createRedisConnection } from '../../queue/connection.js';
 import { createRunHistory, type RunHistoryEntry } from '../../queue/run-history.js';
 import { pruneConfiguredJobs } from '../../scheduler/operator-tasks.js';
-import { listRuns, readManifest, type RunSummary } from '../../storage/index.js';
+import { listRuns, readManifest, type Manifest, type RunSummary } from '../../storage/index.js';
 import { createRuntime, resolveRedis, type GlobalOptions } from '../runtime.js';
 import { printTable } from './sessions.js';
 

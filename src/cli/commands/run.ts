@@ -9,7 +9,7 @@ import { createRedisConnection } from '../../queue/connection.js';
 import { createRunQueue, waitForRun } from '../../queue/run-queue.js';
 import { createRunWindowStore } from '../../queue/run-windows.js';
 import { listRuns, readManifest } from '../../storage/index.js';
-import { readJsonlObjects } from '../../worker/jsonl-items.js';
+import { readJsonlObjects } from '../../storage/index.js';
 import type { RunSummary } from '../../worker/run-processor.js';
 import { watchRunProgress } from '../../queue/run-progress.js';
 import { createProgressReporter } from '../progress-line.js';

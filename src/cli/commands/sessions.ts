@@ -158,7 +158,6 @@ async function loginTarget(
       account: auth.account,
       scopes: [`${exoResource}/.default`],
       transport,
-      trustAuthorityHost: tenant.cloud === 'simulated',
       logger: runtime.logger,
     },
     close: () => transport.close(),

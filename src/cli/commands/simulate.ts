@@ -1,8 +1,8 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../core/errors.js';
-import { startSimulator, type SimulatorOptions } from '../../simulator/index.js';
-import { writeSimulatorState } from '../../simulator/state-file.js';
+import { startSimulator, type SimulatorStartOptions } from '../../worker/simulator-package.js';
+import { writeSimulatorState } from '../../worker/simulator-state.js';
 import { runUntilSignal } from '../signals.js';
 import { createRuntime, type GlobalOptions } from '../runtime.js';
 
@@ -28,7 +28,7 @@ export async function simulateCommand(options: SimulateOptions): Promise<number>
   const stateDir = runtime.env.EXORUN_STATE_DIR;
   const stateFile = options.stateFile ?? path.join(stateDir, 'simulator.json');
   const basePort = options.port === undefined ? undefined : parseInteger(options.port, '--port');
-  const simulatorOptions: SimulatorOptions = {
+  const simulatorOptions: SimulatorStartOptions = {
     bindHost: options.host,
     ...(options.publicHost === undefined ? {} : { publicHost: options.publicHost }),
     ...(basePort === undefined ? {} : { ports: { login: basePort, exo: basePort + 1, ipps: basePort + 2, ippsRegional: basePort + 3 } }),

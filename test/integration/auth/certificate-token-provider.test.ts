@@ -3,7 +3,7 @@ import { credentialFromPem } from '../../../src/auth/certificate.js';
 import { createCertificateTokenProvider } from '../../../src/auth/certificate-token-provider.js';
 import type { HttpTransport } from '../../../src/core/ports.js';
 import { createHttpTransport } from '../../../src/exchange/http-transport.js';
-import { createSelfSignedCertificate, startSimulator, type ProvisionedTenant, type Simulator } from '../../../src/simulator/index.js';
+import { createSelfSignedCertificate, startSimulator, type ProvisionedTenant, type Simulator } from '@exorun/simulator';
 
 const EXO = 'https://outlook.office365.com';
 let simulator: Simulator;
@@ -27,7 +27,6 @@ const provider = (overrides: { clientId?: string; certificatePem?: string; priva
     clientId: overrides.clientId ?? tenant.clientId,
     credential: credentialFromPem(overrides.certificatePem ?? tenant.certificatePem, overrides.privateKeyPem ?? tenant.privateKeyPem),
     transport,
-    trustAuthorityHost: true,
   });
 
 describe('certificate token provider (msal-node against the simulator over TLS)', () => {

@@ -9,8 +9,8 @@ import { loginWithDeviceCode } from '../../../src/auth/login.js';
 import { createSessionStore } from '../../../src/auth/session-store.js';
 import type { HttpTransport } from '../../../src/core/ports.js';
 import { createHttpTransport } from '../../../src/exchange/http-transport.js';
-import { startSimulator, type Simulator } from '../../../src/simulator/index.js';
-import { writeSimulatorState } from '../../../src/simulator/state-file.js';
+import { startSimulator, type Simulator } from '@exorun/simulator';
+import { writeSimulatorState } from '../../../src/worker/simulator-state.js';
 import { testRedisUrl, uniquePrefix } from '../../support/redis.js';
 
 const organization = 'shared-session.onmicrosoft.com';
@@ -68,7 +68,6 @@ describe('two worker processes renewing one delegated session', () => {
           account,
           scopes: ['https://outlook.office365.com/.default'],
           transport,
-          trustAuthorityHost: true,
         },
         (prompt) => void simulator.approveDeviceCode(prompt.userCode),
       );

@@ -13,7 +13,7 @@ import type { HttpTransport, TokenProvider } from '../../../src/core/ports.js';
 import { sleep } from '../../../src/core/time.js';
 import { createExchangeClient } from '../../../src/exchange/exchange-client.js';
 import { createHttpTransport } from '../../../src/exchange/http-transport.js';
-import { startSimulator, type ProvisionedTenant, type Simulator } from '../../../src/simulator/index.js';
+import { startSimulator, type ProvisionedTenant, type Simulator } from '@exorun/simulator';
 import { simulatedEndpoints } from '../../../src/worker/simulated-cloud.js';
 import { makeTestCertificate } from '../../support/certificates.js';
 import { testRedisUrl, uniquePrefix } from '../../support/redis.js';
@@ -54,7 +54,6 @@ function loginOptions(overrides: Partial<LoginOptions> = {}): LoginOptions {
     account,
     scopes: [`${EXO}/.default`],
     transport,
-    trustAuthorityHost: true,
     ...overrides,
   };
 }
@@ -70,7 +69,6 @@ function delegatedProvider(store: SessionStore): TokenProvider {
     account,
     store,
     transport,
-    trustAuthorityHost: true,
   });
 }
 
@@ -180,7 +178,6 @@ describe('delegated sessions (msal-node public client against the simulator)', (
       clientId: tenant.clientId,
       credential: credentialFromPem(tenant.certificatePem, tenant.privateKeyPem),
       transport,
-      trustAuthorityHost: true,
     });
     simulator.recorder.reset();
     for (const tokens of [delegatedProvider(store), appOnly]) {
@@ -208,7 +205,6 @@ describe('delegated sessions (msal-node public client against the simulator)', (
         clientId: tenant.clientId,
         credential: credentialFromPem(tenant.certificatePem, tenant.privateKeyPem),
         transport,
-        trustAuthorityHost: true,
       }),
     ];
     for (const tokens of providers) {
@@ -249,7 +245,6 @@ describe('certificate files end to end (msal-node confidential client against th
         clientId: registered.clientId,
         credential,
         transport,
-        trustAuthorityHost: true,
       });
       const token = await tokens.getToken({ resource: EXO });
       expect(claimsOf(token.token)).toMatchObject({ appid: registered.clientId, roles: ['Exchange.ManageAsApp'] });

@@ -12,8 +12,8 @@ import { createSilentLogger } from '../../../src/core/logger.js';
 import { createHttpTransport } from '../../../src/exchange/http-transport.js';
 import { planRun } from '../../../src/jobs/plan.js';
 import { createRunQueue, waitForRun } from '../../../src/queue/run-queue.js';
-import { startSimulator, type Simulator } from '../../../src/simulator/index.js';
-import { writeSimulatorState } from '../../../src/simulator/state-file.js';
+import { startSimulator, type Simulator } from '@exorun/simulator';
+import { writeSimulatorState } from '../../../src/worker/simulator-state.js';
 import { startWorkerService, type WorkerService } from '../../../src/worker/worker-service.js';
 import { readJsonl, readManifests } from '../../support/outputs.js';
 import { testRedisUrl, uniquePrefix } from '../../support/redis.js';
@@ -70,7 +70,6 @@ jobs:
       account: `admin@${delegated}`,
       scopes: ['https://outlook.office365.com/.default'],
       transport,
-      trustAuthorityHost: true,
     },
     (prompt) => void simulator.approveDeviceCode(prompt.userCode),
   );

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Manifest } from '../../../src/core/ports.js';
+import type { Manifest } from '../../../src/storage/index.js';
 import { planRun, planRuns } from '../../../src/jobs/plan.js';
 import { waitForRun } from '../../../src/queue/run-queue.js';
 import type { RunSummary } from '../../../src/worker/run-processor.js';

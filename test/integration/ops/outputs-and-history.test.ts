@@ -66,7 +66,13 @@ jobs:
       done();
     },
   });
-  await harness.startWorker({ notifier: createNotifier({ logger: createLogger({ level: 'debug', destination }), env: () => undefined, backoffBaseMs: 50 }) });
+  await harness.startWorker({
+    notifier: createNotifier({
+      logger: createLogger({ level: 'debug', destination }),
+      env: () => undefined,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 50))),
+    }),
+  });
 }, 60_000);
 
 afterAll(async () => {

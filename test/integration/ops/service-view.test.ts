@@ -225,7 +225,11 @@ jobs:
       config: source,
       leaderTtlMs: 3_000,
       watchdogIntervalMs: 500,
-      notifier: createNotifier({ logger: createSilentLogger(), env: (name) => (name === 'EXORUN_TEST_MISSED_HOOK' ? hookUrl : undefined), backoffBaseMs: 50 }),
+      notifier: createNotifier({
+        logger: createSilentLogger(),
+        env: (name) => (name === 'EXORUN_TEST_MISSED_HOOK' ? hookUrl : undefined),
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 50))),
+      }),
     });
     const message = await eventually(async () => received[0], 20_000, 'a missed-run webhook');
     expect(String(message['text'])).toMatch(/scheduled run missed: every-second \(sim\)/);

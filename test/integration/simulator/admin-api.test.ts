@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MORE_RESULTS_WARNING, startSimulator, stripAnnotations, type ProvisionedTenant, type Simulator } from '../../../src/simulator/index.js';
+import { MORE_RESULTS_WARNING, startSimulator, stripAnnotations, type ProvisionedTenant, type Simulator } from '@exorun/simulator';
 import { acquireToken, cmdlet, EXO, invoke, invokeUrl, IPPS, trustingAgent, type Reply } from './helpers.js';
 
 let sim: Simulator;

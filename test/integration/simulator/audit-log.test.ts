@@ -1,6 +1,6 @@
 import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, stripAnnotations, type ProvisionedTenant, type Simulator, type TenantData } from '../../../src/simulator/index.js';
+import { startSimulator, stripAnnotations, type ProvisionedTenant, type Simulator, type TenantData } from '@exorun/simulator';
 import { acquireToken, cmdlet, EXO, invoke, invokeUrl, trustingAgent, type Reply } from './helpers.js';
 
 let sim: Simulator;

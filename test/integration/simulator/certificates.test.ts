@@ -5,7 +5,7 @@ import path from 'node:path';
 import forge from 'node-forge';
 import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSelfSignedCertificate, startSimulator, type ProvisionedTenant, type Simulator } from '../../../src/simulator/index.js';
+import { createSelfSignedCertificate, startSimulator, type ProvisionedTenant, type Simulator } from '@exorun/simulator';
 import { acquireToken, control, decodePayload, EXO, trustingAgent } from './helpers.js';
 
 let sim: Simulator;

@@ -1,7 +1,7 @@
 import type { AccountInfo, PublicClientApplication } from '@azure/msal-node';
 import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXO_POWERSHELL_CLIENT_ID, startSimulator, type ProvisionedTenant, type Simulator } from '../../../src/simulator/index.js';
+import { EXO_POWERSHELL_CLIENT_ID, startSimulator, type ProvisionedTenant, type Simulator } from '@exorun/simulator';
 import {
   acquireToken,
   cachedRefreshTokens,

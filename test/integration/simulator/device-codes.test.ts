@@ -1,6 +1,6 @@
 import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXO_POWERSHELL_CLIENT_ID, startSimulator, type ProvisionedTenant, type Simulator } from '../../../src/simulator/index.js';
+import { EXO_POWERSHELL_CLIENT_ID, startSimulator, type ProvisionedTenant, type Simulator } from '@exorun/simulator';
 import { cachedRefreshTokens, control, EXO, postForm, publicClient, trustingAgent } from './helpers.js';
 
 const SCOPE = `${EXO}/.default openid profile offline_access`;
@@ -113,7 +113,7 @@ describe('device code state machine over HTTP', () => {
     });
     expect(await postForm(agent, url, { client_id: EXO_POWERSHELL_CLIENT_ID, scope: 'https://graph.microsoft.com/.default' })).toMatchObject({
       status: 400,
-      body: { error: 'invalid_scope', error_codes: [500011] },
+      body: { error: 'invalid_resource', error_codes: [500011] },
     });
     expect(
       await postForm(agent, url, { client_id: EXO_POWERSHELL_CLIENT_ID, scope: `${EXO}/.default https://ps.compliance.protection.outlook.com/.default` }),

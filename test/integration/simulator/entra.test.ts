@@ -2,7 +2,7 @@ import { createPublicKey, verify } from 'node:crypto';
 import type { Agent } from 'undici';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSelfSignedCertificate, startSimulator, type ProvisionedTenant, type Simulator } from '../../../src/simulator/index.js';
+import { createSelfSignedCertificate, startSimulator, type ProvisionedTenant, type Simulator } from '@exorun/simulator';
 import { acquireToken, confidentialClient, decodePayload, EXO, handAssertion, IPPS, postForm, trustingAgent } from './helpers.js';
 
 let sim: Simulator;
@@ -112,7 +112,7 @@ describe('msal-node against the simulated Entra', () => {
     await expect(
       confidentialClient(sim, agent, tenant).acquireTokenByClientCredential({ scopes: ['https://graph.microsoft.com/.default'] }),
     ).rejects.toMatchObject({
-      errorCode: 'invalid_scope',
+      errorCode: 'invalid_resource',
       errorMessage: expect.stringMatching(/AADSTS500011: The resource principal named https:\/\/graph\.microsoft\.com was not found in the tenant/),
     });
   });

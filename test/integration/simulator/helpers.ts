@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, randomUUID, sign, X509Certificate } from 'node:crypto';
 import { ConfidentialClientApplication, PublicClientApplication, type INetworkModule, type NetworkResponse } from '@azure/msal-node';
 import { Agent, request } from 'undici';
-import { EXO_POWERSHELL_CLIENT_ID, type ProvisionedTenant, type Simulator } from '../../../src/simulator/index.js';
+import { EXO_POWERSHELL_CLIENT_ID, type ProvisionedTenant, type Simulator } from '@exorun/simulator';
 
 export const EXO = 'https://outlook.office365.com';
 export const IPPS = 'https://ps.compliance.protection.outlook.com';

@@ -1,7 +1,7 @@
 import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sleep } from '../../../src/core/time.js';
-import { startSimulator, type ProvisionedTenant, type Simulator } from '../../../src/simulator/index.js';
+import { startSimulator, type ProvisionedTenant, type Simulator } from '@exorun/simulator';
 import { acquireToken, cmdlet, control, decodePayload, EXO, invoke, invokeUrl, trustingAgent } from './helpers.js';
 
 let sim: Simulator;

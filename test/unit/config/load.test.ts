@@ -79,7 +79,11 @@ tenants:
         password: hunter2
 jobs: {}
 `;
-    expect(problems(text)).toEqual(["jobs.yaml:10:19 tenants.contoso.auth.certificate.password: expected object, got 'hunter2'"]);
+    const found = problems(text);
+    expect(found).toEqual([
+      'jobs.yaml:10:19 tenants.contoso.auth.certificate.password: looks like a secret written inline; use `{ env: NAME }` or `{ file: path }` (the value is not shown)',
+    ]);
+    expect(found.join('\n')).not.toContain('hunter2');
   });
 
   it('applies defaults, resolves paths against the file and freezes the result', () => {

@@ -1,7 +1,8 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodeBody, parseFailure } from '../../../src/exchange/error-body.js';
-import { classifyFailure, failureToError } from '../../../src/exchange/map-error.js';
+import { decodeBody, parseFailure, type ServiceFailure } from '../../../src/exchange/error-body.js';
+import { failureToError } from '../../../src/exchange/map-error.js';
+import { retryClassOf } from '../../../src/core/retry-policy.js';
 import { parsePage } from '../../../src/exchange/page.js';
 import { parseRetryAfterMs } from '../../../src/exchange/retry-after.js';
 import { isTrustedUrl } from '../../../src/exchange/trusted-hosts.js';
@@ -76,19 +77,40 @@ describe('error bodies', () => {
     expect(decodeBody(gzipSync(Buffer.from('{"value":[]}')), 'gzip').toString()).toBe('{"value":[]}');
   });
 
-  it('classifies throttling, transient and final failures', () => {
+  it('maps throttling, transient and final failures to the codes the retry policy reads', () => {
     const refusal = parseFailure(Buffer.from('You have reached the maximum number of concurrent requests per tenant. Please wait and try again.'));
-    expect(classifyFailure(429, refusal)).toBe('throttled');
-    expect(classifyFailure(400, refusal)).toBe('throttled');
-    expect(classifyFailure(503, parseFailure(Buffer.from('<html><body>Service Unavailable</body></html>')))).toBe('transient');
-    expect(classifyFailure(500, { text: 'x', exceptionType: 'Microsoft.Exchange.Data.Directory.DCOverloadedException', empty: false })).toBe('transient');
-    expect(classifyFailure(404, { text: 'gone', empty: false })).toBe('final');
+    const html = parseFailure(
+      Buffer.from('<html><head><title>500 - Internal server error.</title></head><body><h2>500 - Internal server error.</h2></body></html>'),
+    );
+    const codeOf = (status: number, failure: ServiceFailure, retryAfterMs?: number): string =>
+      failureToError(failure, { ...context, status }, retryAfterMs).code;
+    expect(codeOf(429, refusal)).toBe('EXO_THROTTLED');
+    expect(codeOf(400, refusal)).toBe('EXO_THROTTLED');
+    expect(codeOf(503, parseFailure(Buffer.from('<html><body>Service Unavailable</body></html>')))).toBe('EXO_UNAVAILABLE');
+    expect(codeOf(503, parseFailure(Buffer.from('busy')), 2_000)).toBe('EXO_THROTTLED');
+    expect(codeOf(502, parseFailure(Buffer.alloc(0)))).toBe('EXO_UNAVAILABLE');
+    expect(codeOf(504, html)).toBe('EXO_UNAVAILABLE');
+    expect(codeOf(500, html)).toBe('EXO_SERVER_ERROR');
+    expect(html.text).toContain('500 - Internal server error.');
+    expect(codeOf(500, { text: 'x', exceptionType: 'Microsoft.Exchange.Data.Directory.DCOverloadedException', empty: false })).toBe('EXO_SERVER_ERROR');
+    expect(codeOf(404, { text: 'gone', empty: false })).toBe('EXO_NOT_FOUND');
+    for (const [status, failure] of [
+      [500, html],
+      [502, html],
+      [503, html],
+      [504, html],
+    ] as const) {
+      expect(retryClassOf(failureToError(failure, { ...context, status }))).toBe('transient');
+    }
+    expect(retryClassOf(failureToError(refusal, { ...context, status: 429 }))).toBe('wait');
+    expect(retryClassOf(failureToError({ text: 'gone', empty: false }, { ...context, status: 404 }))).toBe('fail');
   });
 
-  it('maps the expired cursor text to a retryable EXO_CURSOR_EXPIRED', () => {
+  it('maps the expired cursor text to EXO_CURSOR_EXPIRED, which restarts the run, and says so truthfully', () => {
     const error = failureToError({ text: 'Expired or Invalid pagination request. Default Expiry time is 00:30:00', empty: false }, { ...context, status: 400 });
     expect(error.code).toBe('EXO_CURSOR_EXPIRED');
-    expect(error.retryable).toBe(true);
+    expect(retryClassOf(error)).toBe('restart');
+    expect(error.message).not.toMatch(/will start again/);
   });
 
   it('keeps request ids and the exception type in details, never the token', () => {
@@ -107,6 +129,11 @@ describe('Retry-After', () => {
     expect(parseRetryAfterMs('Sun, 22 Nov 2026 09:59:00 GMT', now)).toBe(0);
     expect(parseRetryAfterMs(undefined)).toBeUndefined();
     expect(parseRetryAfterMs('soon')).toBeUndefined();
+    expect(parseRetryAfterMs('.5')).toBe(500);
+    // Date.parse would read these as dates in 2001; they are not Retry-After values.
+    expect(parseRetryAfterMs('-1')).toBeUndefined();
+    expect(parseRetryAfterMs('12 ')).toBe(12_000);
+    expect(parseRetryAfterMs('1e3')).toBeUndefined();
   });
 });
 
@@ -166,5 +193,16 @@ describe('trusted hosts', () => {
     expect(isTrustedUrl('https://127.0.0.1:4443/x', ['127.0.0.1:4443'])).toBe(true);
     expect(isTrustedUrl('https://127.0.0.1:4444/x', ['127.0.0.1:4443'])).toBe(false);
     expect(isTrustedUrl('not a url', ['127.0.0.1:4443'])).toBe(false);
+    expect(isTrustedUrl('https://outlook.office365.com:443/x', ['outlook.office365.com'])).toBe(true);
+  });
+
+  it('matches sub-domains on the same port for an overridden host with a port (the IPPS redirect behind a custom address)', () => {
+    const overridden = ['ipps.contoso.example:8443', '*.ipps.contoso.example:8443'];
+    expect(isTrustedUrl('https://nam12b.ipps.contoso.example:8443/adminapi/beta/t/InvokeCommand', overridden)).toBe(true);
+    expect(isTrustedUrl('https://ipps.contoso.example:8443/x', overridden)).toBe(true);
+    expect(isTrustedUrl('https://nam12b.ipps.contoso.example/x', overridden)).toBe(false);
+    expect(isTrustedUrl('https://nam12b.ipps.contoso.example:9443/x', overridden)).toBe(false);
+    expect(isTrustedUrl('https://ipps.contoso.example.evil.example:8443/x', overridden)).toBe(false);
+    expect(isTrustedUrl('https://xipps.contoso.example:8443/x', overridden)).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { RETRY_LIMITS } from '../../../src/core/retry-policy.js';
 import type { WebhookConfig } from '../../../src/config/operator.js';
 import { createLogger } from '../../../src/core/logger.js';
 import { createNotifier, describeUrl, renderPayload, type RunNotification } from '../../../src/notify/notifier.js';
@@ -24,15 +25,17 @@ function capture(): { logger: ReturnType<typeof createLogger>; text: () => strin
   return { logger: createLogger({ level: 'debug', destination }), text: () => lines.join('') };
 }
 
+const noWait = async (): Promise<void> => {};
+
 const hook = (url: WebhookConfig['url'], on: WebhookConfig['on'] = ['failure', 'warnings', 'missed']): WebhookConfig => ({ url, format: 'json', on });
 
 describe('createNotifier', () => {
   it('retries 5xx with backoff, then gives up without throwing, and never logs the URL path', async () => {
     const { logger, text } = capture();
     const calls: string[] = [];
-    const notifier = createNotifier({ logger, env: () => undefined, attempts: 3, backoffBaseMs: 1, post: (url) => (calls.push(url), Promise.resolve(503)) });
+    const notifier = createNotifier({ logger, env: () => undefined, sleep: noWait, post: (url) => (calls.push(url), Promise.resolve(503)) });
     await expect(notifier.notify([hook({ literal: 'https://hooks.example.com/services/T0/B0/s3cr3t' })], notification)).resolves.toBeUndefined();
-    expect(calls).toHaveLength(3);
+    expect(calls).toHaveLength(RETRY_LIMITS.deliveryAttempts);
     expect(text()).toContain('giving up');
     expect(text()).toContain('https://hooks.example.com/…');
     expect(text()).not.toContain('s3cr3t');
@@ -45,8 +48,7 @@ describe('createNotifier', () => {
     const notifier = createNotifier({
       logger,
       env: () => undefined,
-      attempts: 4,
-      backoffBaseMs: 1,
+      sleep: noWait,
       post: () => (calls++, Promise.resolve(statuses.shift() ?? 200)),
     });
     await notifier.notify([hook({ literal: 'https://a.example/x' })], notification);
@@ -56,8 +58,7 @@ describe('createNotifier', () => {
     const flaky = createNotifier({
       logger,
       env: () => undefined,
-      attempts: 4,
-      backoffBaseMs: 1,
+      sleep: noWait,
       post: () => {
         tries += 1;
         if (tries === 1) return Promise.reject(new Error('ECONNRESET'));

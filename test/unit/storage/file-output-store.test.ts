@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isAppError } from '../../../src/core/errors.js';
-import type { Manifest } from '../../../src/core/ports.js';
+import type { Manifest } from '../../../src/storage/index.js';
 import { createFileOutputStore, MANIFEST_ERRORS_LIMIT, manifestPath, readManifest } from '../../../src/storage/index.js';
 import { listFolder, makePage, makeRun, makeTempRoot, readJsonl, removeTempRoot, runFolder, sha256OfFile, steppingClock } from './helpers.js';
 
@@ -111,7 +111,7 @@ describe('createFileOutputStore: content', () => {
     const output = await createFileOutputStore({ root }).begin(run);
     await output.writePage(makePage([{ Enabled: true, Name: 'a', Extra: 1 }]));
     await output.writePage(makePage([{ Name: 'b', 'Size, MB': 12, Later: 'x' }]));
-    const manifest = await output.commit();
+    const { manifest: manifest } = await output.commit();
 
     const csv = await readFile(path.join(runFolder(root, run), `${run.runId}.csv`), 'utf8');
     expect(csv).toBe('Name,"Size, MB",Enabled\r\na,,True\r\nb,12,\r\n');
@@ -126,7 +126,7 @@ describe('createFileOutputStore: content', () => {
     await output.writePage(makePage([{ Name: 'a' }, { Alias: 'b', Name: 'b' }]));
     await output.writePage(makePage([{ Name: 'c', Late: 1 }], { warnings: ['cmdlet warning'] }));
     await output.writePage(makePage([{ Late: 2, Later: true, Name: 'd' }]));
-    const manifest = await output.commit();
+    const { manifest: manifest } = await output.commit();
 
     const folder = runFolder(root, run);
     const csv = await readFile(path.join(folder, `${run.runId}.csv`), 'utf8');
@@ -148,14 +148,14 @@ describe('createFileOutputStore: content', () => {
     const run = makeRun({ formats: ['jsonl'] });
     const output = await createFileOutputStore({ root }).begin(run);
     await output.writePage(makePage([{ Name: 'a' }]));
-    const manifest = await output.commit();
+    const { manifest: manifest } = await output.commit();
     expect(await listFolder(runFolder(root, run))).toEqual([`${run.runId}.jsonl`, `${run.runId}.manifest.json`]);
     expect(manifest.files.map((file) => file.format)).toEqual(['jsonl']);
 
     const csvOnly = makeRun({ runId: 'csv-only', formats: ['csv'] });
     const second = await createFileOutputStore({ root }).begin(csvOnly);
     await second.writePage(makePage([{ Name: 'a' }]));
-    expect((await second.commit()).files.map((file) => file.format)).toEqual(['csv']);
+    expect((await second.commit()).manifest.files.map((file) => file.format)).toEqual(['csv']);
     expect((await listFolder(runFolder(root, csvOnly))).filter((name) => name.startsWith('csv-only'))).toEqual(['csv-only.csv', 'csv-only.manifest.json']);
   });
 });
@@ -165,7 +165,7 @@ describe('createFileOutputStore: zero objects', () => {
     const run = makeRun({ select: ['Name', 'Alias'] });
     const output = await createFileOutputStore({ root }).begin(run);
     await output.writePage(makePage([]));
-    const manifest = await output.commit();
+    const { manifest: manifest } = await output.commit();
     const folder = runFolder(root, run);
     expect(await readFile(path.join(folder, `${run.runId}.jsonl`), 'utf8')).toBe('');
     expect(await readFile(path.join(folder, `${run.runId}.csv`), 'utf8')).toBe('Name,Alias\r\n');
@@ -180,7 +180,7 @@ describe('createFileOutputStore: zero objects', () => {
   it('writes empty files when nothing tells the columns', async () => {
     const run = makeRun();
     const output = await createFileOutputStore({ root }).begin(run);
-    const manifest = await output.commit();
+    const { manifest: manifest } = await output.commit();
     const folder = runFolder(root, run);
     expect(await readFile(path.join(folder, `${run.runId}.csv`), 'utf8')).toBe('');
     expect(await readFile(path.join(folder, `${run.runId}.jsonl`), 'utf8')).toBe('');
@@ -200,7 +200,7 @@ describe('createFileOutputStore: manifest', () => {
     await output.writePage(makePage(AWKWARD_OBJECTS.slice(3), { requestId: 'r-2', errors: [{ e: 2 }, 'text'] }));
     await output.writePage(makePage([], { requestId: 'r-1' }));
     await output.writePage(makePage([], { requestId: undefined }));
-    const manifest = await output.commit();
+    const { manifest: manifest } = await output.commit();
 
     const file = manifestPath(root, run);
     expect(path.dirname(file)).toBe(runFolder(root, run));
@@ -247,7 +247,7 @@ describe('createFileOutputStore: manifest', () => {
     await output.writePage(makePage([{ A: 1 }], { errors: errors(0, 600) }));
     await output.writePage(makePage([{ A: 2 }], { errors: errors(600, 600) }));
     await output.writePage(makePage([], { errors: errors(1200, 5) }));
-    const manifest = await output.commit();
+    const { manifest: manifest } = await output.commit();
     expect(manifest.errors).toHaveLength(MANIFEST_ERRORS_LIMIT);
     expect(manifest.errors[0]).toEqual({ index: 0 });
     expect(manifest.errors.at(-1)).toEqual({ index: 999 });
@@ -261,14 +261,14 @@ describe('createFileOutputStore: manifest', () => {
 
     const few = await createFileOutputStore({ root }).begin(makeRun({ runId: 'few' }));
     await few.writePage(makePage([], { errors: errors(0, MANIFEST_ERRORS_LIMIT) }));
-    const fewManifest = await few.commit();
+    const { manifest: fewManifest } = await few.commit();
     expect(fewManifest.errors).toHaveLength(MANIFEST_ERRORS_LIMIT);
     expect('errorsDropped' in fewManifest).toBe(false);
   });
 
   it('leaves out select and scheduledFor when the run has none', async () => {
     const output = await createFileOutputStore({ root }).begin(makeRun());
-    const manifest = await output.commit();
+    const { manifest: manifest } = await output.commit();
     expect('select' in manifest).toBe(false);
     expect('scheduledFor' in manifest).toBe(false);
     expect('failure' in manifest).toBe(false);
@@ -312,7 +312,7 @@ describe('createFileOutputStore: atomicity', () => {
     const retry = await createFileOutputStore({ root }).begin({ ...run, attempt: 2 });
     for (const name of leftovers) expect((await stat(path.join(folder, name))).size).toBe(0);
     await retry.writePage(makePage([{ Name: 'second attempt', Index: 1 }]));
-    const manifest = await retry.commit();
+    const { manifest: manifest } = await retry.commit();
     expect(await readJsonl(path.join(folder, `${run.runId}.jsonl`))).toEqual([{ Name: 'second attempt', Index: 1 }]);
     expect(manifest.attempt).toBe(2);
     expect(manifest.objectCount).toBe(1);
@@ -372,11 +372,11 @@ describe('createFileOutputStore: atomicity', () => {
     const folder = runFolder(root, run);
     const first = await createFileOutputStore({ root }).begin(run);
     await first.writePage(makePage([{ Name: 'first' }, { Name: 'first again' }]));
-    const firstManifest = await first.commit();
+    const { manifest: firstManifest } = await first.commit();
 
     const second = await createFileOutputStore({ root }).begin({ ...run, attempt: 2 });
     await second.writePage(makePage([{ Name: 'second' }]));
-    const secondManifest = await second.commit();
+    const { manifest: secondManifest } = await second.commit();
 
     expect(await listFolder(folder)).toEqual([`${run.runId}.csv`, `${run.runId}.jsonl`, `${run.runId}.manifest.json`]);
     expect(await readJsonl(path.join(folder, `${run.runId}.jsonl`))).toEqual([{ Name: 'second' }]);
@@ -395,7 +395,7 @@ describe('createFileOutputStore: failure', () => {
     const run = makeRun();
     const output = await createFileOutputStore({ root, clock }).begin(run);
     await output.writePage(makePage([{ Name: 'a' }], { requestId: 'r-9', warnings: ['careful'] }));
-    const manifest = await output.fail({ code: 'EXO_THROTTLED', message: 'slow down' });
+    const { manifest: manifest } = await output.fail({ code: 'EXO_THROTTLED', message: 'slow down' });
 
     expect(await listFolder(runFolder(root, run))).toEqual([`${run.runId}.manifest.json`]);
     expect(await readManifest(manifestPath(root, run))).toEqual(manifest);
@@ -436,7 +436,7 @@ describe('createFileOutputStore: failure', () => {
     await expect(output.commit()).rejects.toThrow(/broken/);
 
     await rm(blocker, { recursive: true });
-    const manifest = await output.fail({ code: 'STORE_WRITE_FAILED', message: 'disk trouble' });
+    const { manifest: manifest } = await output.fail({ code: 'STORE_WRITE_FAILED', message: 'disk trouble' });
     expect(manifest.status).toBe('failed');
     expect(await listFolder(folder)).toEqual([`${run.runId}.manifest.json`]);
   });

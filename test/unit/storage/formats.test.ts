@@ -61,7 +61,7 @@ async function writeRun(objects: Record<string, unknown>[], overrides: Parameter
   await output.writePage(makePage(objects.slice(0, half), propertyTypes === undefined ? {} : { propertyTypes }));
   await output.writePage(makePage([]));
   await output.writePage(makePage(objects.slice(half), propertyTypes === undefined ? {} : { propertyTypes }));
-  const manifest = await output.commit();
+  const { manifest: manifest } = await output.commit();
   for (const entry of manifest.files) {
     expect(await sha256OfFile(path.join(root, entry.path))).toEqual({ sha256: entry.sha256, bytes: entry.bytes });
     expect(entry.objects).toBe(objects.length);
@@ -83,7 +83,7 @@ describe('json format', () => {
     const run = makeRun({ formats: ['json', 'jsonl'] });
     const output = await createFileOutputStore({ root }).begin(run);
     await output.writePage(makePage([]));
-    const manifest = await output.commit();
+    const { manifest: manifest } = await output.commit();
     expect(await readFile(path.join(runFolder(root, run), `${run.runId}.json`), 'utf8')).toBe('[]\n');
     expect(manifest.files.map((file) => [file.format, file.objects, file.bytes])).toEqual([
       ['json', 0, 3],

@@ -2,7 +2,7 @@ import { mkdir, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isAppError } from '../../../src/core/errors.js';
-import type { Manifest } from '../../../src/core/ports.js';
+import type { Manifest } from '../../../src/storage/index.js';
 import { createFileOutputStore, listRuns, pruneRuns } from '../../../src/storage/index.js';
 import { listFolder, makePage, makeRun, makeTempRoot, removeTempRoot } from './helpers.js';
 
@@ -26,7 +26,7 @@ async function addRun(runId: string, startedAtMs: number, options: { job?: strin
   const run = makeRun({ runId, localDate, job: options.job ?? JOB });
   const output = await createFileOutputStore({ root, clock: { now: () => startedAtMs } }).begin(run);
   await output.writePage(makePage([{ Name: runId, Padding: 'x'.repeat(100) }]));
-  return options.fail === true ? output.fail({ code: 'EXO_THROTTLED', message: 'slow down' }) : output.commit();
+  return (options.fail === true ? await output.fail({ code: 'EXO_THROTTLED', message: 'slow down' }) : await output.commit()).manifest;
 }
 
 /** Every file under the root, relative, sorted. */
