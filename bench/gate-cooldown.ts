@@ -7,7 +7,9 @@
  *   npx tsx bench/gate-cooldown.ts [--instances 4] [--rounds 100] [--waiting 20] [--mode both|before|after]
  *
  * after:  from `throttled()` returning in the sender to the first refusal of `admit()` in each
- *         other instance (no Redis round trip per request: the news is pushed).
+ *         other instance (no Redis round trip per request: the news is pushed). The probes spin
+ *         on the CPU, which on a small machine delays Redis itself; so also: from `throttled()`
+ *         returning to the news arriving on an idle connection subscribed to the same channel.
  * before: the `main` branch's flow: from `coolDown()` being called (after the refusal was read)
  *         to the first `assertHeld()` of another instance that reports the cool-down (one Redis
  *         round trip per request). Requests already past their check still leave meanwhile.
@@ -81,9 +83,15 @@ async function measureAfter(): Promise<void> {
     if (!asked.granted) throw new Error('no slot');
     leases.push(asked.lease);
   }
+  // An idle listener on the news channel: when the news reaches a process that is not busy.
+  const listener = connect();
+  let heard: (() => void) | undefined;
+  listener.on('message', () => heard?.());
+  await listener.subscribe('bench-after:lease:news');
   // Let every news connection subscribe.
   await sleep(200);
   const delays: number[] = [];
+  const arrivals: number[] = [];
   const admittedAfterNews: number[] = [];
   let missed = 0;
   for (let round = 0; round < rounds; round += 1) {
@@ -99,8 +107,10 @@ async function measureAfter(): Promise<void> {
         coolDownMs * 4,
       ),
     );
+    const arrived = new Promise<number>((resolve) => (heard = () => resolve(performance.now())));
     leases[sender]!.throttled(coolDownMs);
     const returnedAt = performance.now();
+    void arrived.then((at) => arrivals.push(at - returnedAt));
     for (const refusedAt of await Promise.all(refusals)) {
       if (refusedAt === undefined) missed += 1;
       else delays.push(refusedAt - returnedAt);
@@ -120,6 +130,7 @@ async function measureAfter(): Promise<void> {
   }
   console.log(`after: ${instances} instances, ${rounds} cool-downs`);
   console.log(`  news to refusal in another instance, after throttled() returned: ${summary(delays)}`);
+  console.log(`  news on an idle connection, after throttled() returned:          ${summary(arrivals)}`);
   console.log(`  admitted after the news reached it: ${admittedAfterNews.length} times; never refused (probe missed it): ${missed}`);
 
   // Spread: N requests wait at one gate for the same deadline.
