@@ -200,19 +200,25 @@ export interface LeaseKey {
   service: ServiceName;
 }
 
-export interface Lease {
+/**
+ * One held slot of a (tenant, service), and the request gate of everything sent on it. The slot is
+ * kept alive by a heartbeat; between heartbeats the lease knows locally (monotonic clock) until
+ * when it is surely still held, so `admit` needs no Redis round trip.
+ */
+export interface Lease extends RequestGate {
   readonly key: LeaseKey;
+  /** Unique per attempt: a later attempt of the same run never shares it. */
   readonly holderId: string;
-  /** Aborted as soon as the lease is known to be lost (heartbeat failed or expired). */
+  /**
+   * Aborted (reason: LIMIT_LEASE_LOST) as soon as the lease is known to be lost: Redis no longer
+   * has it, or the heartbeat could not confirm it before its local validity ran out.
+   */
   readonly signal: AbortSignal;
   /**
-   * Throws LIMIT_LEASE_LOST unless the lease is still held according to Redis (fencing: called
-   * before every request). Resolves with how long the key must still cool down after throttling.
-   */
-  assertHeld(): Promise<{ coolingMs: number }>;
-  /**
-   * Gives the slot back; idempotent. Resolves true when the lease was still held at that moment
-   * (one atomic step, so it doubles as the last fencing check), false when it had been lost.
+   * Gives the slot back (the next in line gets it in the same step); idempotent. Resolves true
+   * when the lease was still held at that moment — one atomic step, so it is the last fencing check
+   * before a commit — and false when it had been lost, or when Redis could not be reached before
+   * the lease's local validity ran out.
    */
   release(): Promise<boolean>;
 }
@@ -221,27 +227,71 @@ export type AcquireResult =
   | { granted: true; lease: Lease }
   | {
       granted: false;
-      /** When it is worth asking again, in ms from now. */
+      /** When it is worth asking again, in ms from now (a holder's expiry, or the cool-down's end). */
       retryAfterMs: number;
-      /** 0-based place among the waiters for this key. */
+      /**
+       * 0-based place among the waiters for this key. Below the key's limit the slot is due soon
+       * (within one slot hold): waiting in process (`waitForSlot`) pays; further back the run is
+       * better off waiting in the queue.
+       */
       position: number;
     };
 
 export interface AcquireRequest {
-  /** Unique per attempt: a re-delivered run must never refresh a zombie's lease. */
+  /** Unique per attempt: a re-delivered run must never refresh, use or release a zombie's lease. */
   holderId: string;
-  /** Stable across re-delays of the same run, so waiting keeps its place in line. */
+  /** Stable across re-delays and attempts of the same run, so waiting keeps its place in line. */
   waiterId: string;
   /** Slots for this key. */
   limit: number;
   /** When the run was queued (ms): the line is ordered by it. Defaults to the time of the first ask. */
   queuedAtMs?: number;
+  /**
+   * Grows with every pickup of the run (BullMQ's `attemptsStarted`). When given, an ask with a
+   * lower generation than one already seen for the waiter is refused as LIMIT_LEASE_LOST: a stalled
+   * attempt that wakes up can neither take the run's place in line nor a slot handed to it.
+   */
+  generation?: number;
 }
 
+export interface WaitForSlotOptions {
+  /** Give up after this long; the waiter keeps its place in line. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * The per-(tenant, service) slots, shared by every worker process. A freed slot goes to the first
+ * waiter in line in the same atomic step that frees it: to a waiter waiting in some process at once,
+ * or, for a run that waits in the queue, reserved until that run comes for it (or the lease TTL runs
+ * out and it moves on).
+ */
 export interface TenantLimiter {
+  /**
+   * One ask: a slot when one is free for this waiter (first come, first served) or was handed to
+   * it while its run waited in the queue; otherwise the waiter joins (or keeps) its place in line.
+   */
   acquire(key: LeaseKey, request: AcquireRequest): Promise<AcquireResult>;
-  /** Drops a waiter that gave up (run failed or removed) so it does not block the line. */
+  /**
+   * Waits in this process for a slot: the lease arrives with the hand-off notice of the release
+   * that freed it (no further Redis call). Undefined after `timeoutMs` (the waiter keeps its place);
+   * rejects with the signal's reason when it aborts.
+   */
+  waitForSlot(key: LeaseKey, request: AcquireRequest, options: WaitForSlotOptions): Promise<Lease | undefined>;
+  /**
+   * A further slot for a run that already holds one (forEach parallelism), only when it is free for
+   * nobody else (no waiter, no cool-down). Never waits and never joins the line.
+   */
+  tryAcquireFree(key: LeaseKey, request: { holderId: string; limit: number }): Promise<Lease | undefined>;
+  /** Drops a waiter that gave up (run failed or removed); a slot handed to it moves on. */
   forgetWaiter(key: LeaseKey, waiterId: string): Promise<void>;
+  /**
+   * The service asked this key to wait `waitMs` (for callers without a lease at hand; a lease's own
+   * `throttled` does the same): applied in this process before it returns, then in every other.
+   */
+  throttled(key: LeaseKey, waitMs: number): void;
+  /** Stops heartbeats, waits and the news subscription; idempotent. */
+  close(): Promise<void>;
 }
 
 /* ---------------------------------------------------------------- outputs */

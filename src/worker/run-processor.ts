@@ -4,8 +4,8 @@ import type { ExorunConfig, TenantConfig } from '../config/model.js';
 import { isReadOnlyCmdlet } from '../core/cmdlets.js';
 import { AppError, toAppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { CmdletPage, CommittedOutput, Lease, LeaseKey, OutputStore, RequestGate, RunOutput } from '../core/ports.js';
-import { decideRunOutcome, failsOnlyTheItem, resumeAfterMs } from '../core/retry-policy.js';
+import type { CmdletPage, CommittedOutput, Lease, LeaseKey, OutputStore, RunOutput } from '../core/ports.js';
+import { decideRunOutcome, failsOnlyTheItem } from '../core/retry-policy.js';
 import { localDate, sleep, withJitter } from '../core/time.js';
 import type { ExorunMetrics } from '../core/metrics.js';
 import { computeWindow, itemFailuresExceeded, resolveParameters, usesWindow, type RunWindow, type TemplateContext } from '../jobs/index.js';
@@ -317,32 +317,6 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     return opening;
   }
 
-  /**
-   * The request gate of `lease` (interim, until the limiter's lease is the gate): still ours
-   * (fencing), and the key is not cooling down after throttling.
-   */
-  function gateOf(scope: RunScope, lease: Lease): RequestGate {
-    const admit = async (maxWaitMs: number, signal: AbortSignal | undefined): Promise<void> => {
-      const { coolingMs } = await lease.assertHeld();
-      if (coolingMs <= 0) return;
-      if (coolingMs > maxWaitMs) {
-        throw new AppError(
-          'EXO_THROTTLED',
-          `${scope.tenant.name} (${lease.key.service}) is cooling down for ${Math.ceil(coolingMs / 1000)} s after throttling; the run waits in the queue.`,
-          { retryAfterMs: coolingMs },
-        );
-      }
-      await sleep(resumeAfterMs(coolingMs), AbortSignal.any([scope.runSignal, lease.signal, ...(signal ? [signal] : [])]));
-      await admit(maxWaitMs, signal);
-    };
-    return {
-      admit: (options) => admit(options.maxWaitMs, options.signal),
-      throttled: (waitMs) => {
-        deps.limiter.coolDown(lease.key, waitMs).catch((error: unknown) => scope.logger.warn({ err: error }, 'could not record the cool-down in Redis'));
-      },
-    };
-  }
-
   function invokeStep(scope: RunScope, step: RunStep, parameters: Record<string, unknown>, lease: Lease, signal: AbortSignal): AsyncIterable<CmdletPage> {
     return scope.session.client.invoke(
       {
@@ -353,7 +327,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
         ...(step.select === undefined ? {} : { select: step.select }),
         pageSize: step.pageSize,
       },
-      { signal: AbortSignal.any([signal, lease.signal]), gate: gateOf(scope, lease) },
+      { signal: AbortSignal.any([signal, lease.signal]), gate: lease },
     );
   }
 

@@ -112,6 +112,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
       await Promise.all(waiterIds.map((id) => new Job(runs.queue, 'wake', {}, {}, id).promote().catch(() => undefined)));
     },
   });
+  lifecycle.add('slot limiter', () => limiter.close());
 
   const stores = new Map<string, OutputStore>();
   const processor = createRunProcessor({
