@@ -13,7 +13,8 @@ import { readJsonlObjects } from '../../worker/jsonl-items.js';
 import type { RunSummary } from '../../worker/run-processor.js';
 import { watchRunProgress } from '../../queue/run-progress.js';
 import { createProgressReporter } from '../progress-line.js';
-import { createRuntime, resolveRedis, type GlobalOptions, type Runtime } from '../runtime.js';
+import { EXIT } from '../exit-codes.js';
+import { connectRedis, createRuntime, resolveRedis, type GlobalOptions, type Runtime } from '../runtime.js';
 
 export interface RunCommandOptions extends GlobalOptions {
   wait?: boolean;
@@ -46,10 +47,28 @@ export async function runCommand(jobName: string, options: RunCommandOptions): P
       : [planRun(config, jobName, { trigger: 'manual', nowMs, tenant: options.tenant })];
   if (options.dryRun) return dryRun(runtime, config, plans);
 
-  const redis = await resolveRedis(runtime, { startIfMissing: false });
-  const connection = createRedisConnection(redis.url, 'worker', 'exorun-cli');
+  const { connection } = await connectRedis(runtime, 'worker', 'exorun-cli');
   const runs = createRunQueue({ connection, prefix: runtime.env.EXORUN_PREFIX });
+  let stopWatchingSignals = (): void => undefined;
   try {
+    let waitingFor: string | undefined;
+    let clearProgressLine = (): void => undefined;
+    // With --wait, Ctrl-C stops the waiting, not the run: say so, and where to look later. Set up
+    // before anything is queued, so that no moment between "queued" and the wait is left out.
+    const stopWaiting = (): void => {
+      clearProgressLine();
+      const which = waitingFor === undefined ? 'any queued runs go' : `run ${waitingFor} goes`;
+      process.stderr.write(`stopped waiting: ${which} on in the queue${waitingFor === undefined ? '' : ` (\`exorun show ${waitingFor}\`)`}\n`);
+      process.exit(EXIT.interrupted);
+    };
+    if (options.wait) {
+      process.on('SIGINT', stopWaiting);
+      process.on('SIGTERM', stopWaiting);
+      stopWatchingSignals = () => {
+        process.off('SIGINT', stopWaiting);
+        process.off('SIGTERM', stopWaiting);
+      };
+    }
     const queued: RunPlan[] = [];
     for (const plan of plans) {
       const { skipped } = await runs.enqueue(plan);
@@ -66,14 +85,16 @@ export async function runCommand(jobName: string, options: RunCommandOptions): P
     }
     if (!options.wait) {
       if (options.json) for (const plan of queued) process.stdout.write(`${JSON.stringify({ runId: plan.runId, tenant: plan.tenant, queued: true })}\n`);
-      return queued.length === plans.length ? 0 : 1;
+      return queued.length === plans.length ? EXIT.ok : EXIT.failed;
     }
     let failures = plans.length - queued.length;
     for (const plan of queued) {
+      waitingFor = plan.runId;
       const reporter =
         options.progress === false
           ? undefined
           : createProgressReporter({ runId: plan.runId, tty: process.stderr.isTTY === true, write: (text) => process.stderr.write(text) });
+      clearProgressLine = () => reporter?.finish();
       const watch = reporter
         ? await watchRunProgress({ connection, prefix: runtime.env.EXORUN_PREFIX, runId: plan.runId, onEvent: (event) => reporter.handle(event) })
         : undefined;
@@ -89,8 +110,9 @@ export async function runCommand(jobName: string, options: RunCommandOptions): P
       }
       printSummary(result.returnValue as RunSummary, options.json === true);
     }
-    return failures === 0 ? 0 : 1;
+    return failures === 0 ? EXIT.ok : EXIT.failed;
   } finally {
+    stopWatchingSignals();
     await runs.close();
     connection.disconnect();
   }
@@ -168,8 +190,7 @@ async function storedWindowEnds(runtime: Runtime, plans: RunPlan[]): Promise<Map
   } catch {
     return undefined;
   }
-  const connection = createRedisConnection(url, 'client', 'exorun-cli');
-  connection.on('error', () => undefined);
+  const connection = createRedisConnection(url, 'client', 'exorun-cli', { probe: true });
   try {
     const store = createRunWindowStore({ redis: connection, prefix: runtime.env.EXORUN_PREFIX });
     const ends = new Map<string, number | undefined>();
