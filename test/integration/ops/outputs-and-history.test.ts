@@ -84,7 +84,7 @@ jobs:
     },
   });
   await harness.startWorker({ notifier: createNotifier({ logger: createLogger({ level: 'debug', destination }), env: () => undefined, backoffBaseMs: 50 }) });
-}, 60_000);
+}, 300_000);
 
 afterAll(async () => {
   await harness?.close();
@@ -158,7 +158,7 @@ describe('run history and the CLI', () => {
         const found = await history.get(runId);
         return found?.status === 'succeeded' ? found : undefined;
       },
-      10_000,
+      60_000,
       'the history entry',
     );
     expect(entry).toMatchObject({ job: 'every-format', tenant: 'sim', objects: mailboxes, pages: manifest.pageCount });
@@ -189,7 +189,7 @@ describe('run history and the CLI', () => {
     const missing = spawnExorun(['show', 'no-such-run'], env);
     expect(await missing.exited()).toBe(1);
     expect(missing.output()).toContain('RUN_NOT_FOUND');
-  }, 60_000);
+  }, 240_000);
 
   it('a run that fails for good is recorded as failed with its code and sent to the webhook, without the URL in logs', async () => {
     const runId = await harness.enqueue('broken');
@@ -199,21 +199,21 @@ describe('run history and the CLI', () => {
         const found = await history.get(runId);
         return found?.status === 'failed' ? found : undefined;
       },
-      30_000,
+      120_000,
       'the failed history entry',
     );
     expect(entry.errorCode).toBe('EXO_CMDLET_UNKNOWN');
-    const message = await eventually(async () => received.find((item) => item.body['runId'] === runId), 10_000, 'the failure webhook');
+    const message = await eventually(async () => received.find((item) => item.body['runId'] === runId), 60_000, 'the failure webhook');
     expect(message.path).toBe('/hook/secret-part');
     expect(message.body).toMatchObject({ source: 'exorun', event: 'failure', job: 'broken', tenant: 'sim', code: 'EXO_CMDLET_UNKNOWN' });
     const sent = await eventually(
       async () => notifierLog.find((line) => line.includes('webhook sent') && line.includes(runId)),
-      10_000,
+      60_000,
       'the notifier log line',
     );
     expect(sent).toContain('127.0.0.1');
     expect(notifierLog.join('')).not.toContain('secret-part');
-  }, 60_000);
+  }, 240_000);
 });
 
 describe('the CLI on a multi-step run, in pipes, and on a failed run', () => {
@@ -225,7 +225,7 @@ describe('the CLI on a multi-step run, in pipes, and on a failed run', () => {
     expect(Object.keys(counts).sort()).toEqual(['mailboxes', 'permissions']);
     expect(counts['permissions']).toBeGreaterThan(counts['mailboxes'] ?? 0);
     const history = createRunHistory({ redis: harness.redis, prefix: harness.prefix });
-    await eventually(async () => (await history.get(runId))?.status === 'succeeded', 30_000, 'the history entry');
+    await eventually(async () => (await history.get(runId))?.status === 'succeeded', 60_000, 'the history entry');
 
     const env = harness.env({ LOG_LEVEL: 'warn' });
     const show = spawnExorun(['show', runId], env);
