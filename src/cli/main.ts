@@ -84,7 +84,7 @@ program
 
 program
   .command('runs')
-  .description('recent runs from the run history: run, job, tenant, status, started, duration, objects')
+  .description('recent runs from the run history: run, job, tenant, status, started, duration, objects (per step for multi-step jobs)')
   .argument('[job]', 'only runs of this job')
   .option('-n, --limit <n>', 'how many', '20')
   .option('--json', 'print JSON')
@@ -92,7 +92,7 @@ program
 
 program
   .command('show')
-  .description('one run: status, timing, error, files with sizes and hashes, warnings, request ids')
+  .description('one run: status, timing, error, and per step its cmdlet, counts, files with sizes and hashes, warnings, request ids')
   .argument('<run>', 'run id (from `exorun runs`)')
   .option('--json', 'print JSON')
   .action(async (run: string, options: Record<string, unknown>) => finish(await showCommand(run, { ...program.opts(), ...options })));

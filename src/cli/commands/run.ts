@@ -5,7 +5,7 @@ import { AppError } from '../../core/errors.js';
 import { parseDurationMs } from '../../core/time.js';
 import { computeWindow, describeDryRun, usesWindow, type ItemSample, type RunPlan, type RunWindow } from '../../jobs/index.js';
 import { planRun, planRuns } from '../../jobs/plan.js';
-import { createRedisConnection } from '../../queue/connection.js';
+import { createRedisConnection, onRedisOutage, redactUrl, redisSeemsDown } from '../../queue/connection.js';
 import { createRunQueue, waitForRun } from '../../queue/run-queue.js';
 import { createRunWindowStore } from '../../queue/run-windows.js';
 import { listRuns, readManifest } from '../../storage/index.js';
@@ -47,7 +47,7 @@ export async function runCommand(jobName: string, options: RunCommandOptions): P
       : [planRun(config, jobName, { trigger: 'manual', nowMs, tenant: options.tenant })];
   if (options.dryRun) return dryRun(runtime, config, plans);
 
-  const { connection } = await connectRedis(runtime, 'worker', 'exorun-cli');
+  const { url: redisUrl, connection } = await connectRedis(runtime, 'worker', 'exorun-cli');
   const runs = createRunQueue({ connection, prefix: runtime.env.EXORUN_PREFIX });
   let stopWatchingSignals = (): void => undefined;
   try {
@@ -98,9 +98,15 @@ export async function runCommand(jobName: string, options: RunCommandOptions): P
       const watch = reporter
         ? await watchRunProgress({ connection, prefix: runtime.env.EXORUN_PREFIX, runId: plan.runId, onEvent: (event) => reporter.handle(event) })
         : undefined;
-      const result = await waitForRun({ connection, prefix: runtime.env.EXORUN_PREFIX, runId: plan.runId, timeoutMs }).finally(async () => {
+      const lostRedis = giveUpWhenRedisStaysDown(redisUrl, plan.runId);
+      const result = await Promise.race([
+        waitForRun({ connection, prefix: runtime.env.EXORUN_PREFIX, runId: plan.runId, timeoutMs }),
+        lostRedis.failed,
+      ]).finally(async () => {
+        lostRedis.stop();
         reporter?.finish();
-        await watch?.close();
+        // Closing waits for Redis to acknowledge; without Redis there is nothing to wait for.
+        if (!redisSeemsDown()) await watch?.close();
       });
       if (result.state === 'failed') {
         failures += 1;
@@ -113,9 +119,46 @@ export async function runCommand(jobName: string, options: RunCommandOptions): P
     return failures === 0 ? EXIT.ok : EXIT.failed;
   } finally {
     stopWatchingSignals();
-    await runs.close();
+    if (!redisSeemsDown()) await runs.close();
     connection.disconnect();
   }
+}
+
+/** How long `run --wait` waits for Redis to come back before it gives up with REDIS_UNAVAILABLE. */
+const REDIS_WAIT_GIVE_UP_MS = 30_000;
+
+/**
+ * The waiting connection retries for ever (BullMQ needs that), so without this a `run --wait`
+ * whose Redis went away would wait silently until --timeout, or for ever. The run itself is safe
+ * in Redis and goes on when it is back.
+ */
+function giveUpWhenRedisStaysDown(url: string, runId: string): { failed: Promise<never>; stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let reject: (error: AppError) => void = () => undefined;
+  const failed = new Promise<never>((_, rejectWith) => (reject = rejectWith));
+  failed.catch(() => undefined);
+  const unsubscribe = onRedisOutage((event) => {
+    if (event.kind === 'up') {
+      clearTimeout(timer);
+      timer = undefined;
+    } else if (timer === undefined) {
+      timer = setTimeout(() => {
+        reject(
+          new AppError(
+            'REDIS_UNAVAILABLE',
+            `Lost Redis at ${redactUrl(url)} for ${REDIS_WAIT_GIVE_UP_MS / 1000} s while waiting for run ${runId} (${event.reason}); the run goes on when Redis is back: \`exorun show ${runId}\`.`,
+          ),
+        );
+      }, REDIS_WAIT_GIVE_UP_MS);
+    }
+  });
+  return {
+    failed,
+    stop() {
+      clearTimeout(timer);
+      unsubscribe();
+    },
+  };
 }
 
 function printSummary(summary: RunSummary, json: boolean): void {

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findFreePort } from '../../../src/queue/embedded-redis.js';
+import { findFreePort, startEmbeddedRedis } from '../../../src/queue/embedded-redis.js';
 import { spawnExorun } from '../../support/processes.js';
 import { testRedisUrl, uniquePrefix } from '../../support/redis.js';
 
@@ -122,6 +122,23 @@ jobs:
       expect(output).not.toContain('do-not-print');
     }
   });
+
+  it('exits 4 when Redis goes away during run --wait and stays away, instead of waiting silently', async () => {
+    // A Redis of this test's own, to stop under the waiting command.
+    const redis = await startEmbeddedRedis();
+    try {
+      const child = spawnExorun(['run', 'domains', '--wait', '--no-progress'], { LOG_LEVEL: 'warn', ...(await simulatedJob()), REDIS_URL: redis.url });
+      await child.waitForOutput(/^queued /m);
+      await redis.stop();
+      expect(await child.exited()).toBe(4);
+      expect(child.stderr()).toMatch(
+        /^exorun: REDIS_UNAVAILABLE: Lost Redis at redis:\/\/127\.0\.0\.1:\d+ for 30 s while waiting for run \S+ \(.+\); the run goes on when Redis is back/m,
+      );
+      expect(child.output()).not.toMatch(STACK_LINE);
+    } finally {
+      await redis.stop();
+    }
+  }, 300_000);
 
   it('exits 3 with RUN_WAIT_TIMEOUT when --wait gives up, without a stack trace', async () => {
     // No worker runs on this prefix: the run stays queued.
