@@ -53,6 +53,12 @@ export interface RunHistory {
   get(runId: string): Promise<RunHistoryEntry | undefined>;
   /** Newest first. */
   list(options?: { job?: string; limit?: number }): Promise<RunHistoryEntry[]>;
+  /**
+   * Resolves once every record started so far has been written (or has failed). A worker awaits
+   * it before closing its Redis connection: a run's final status is recorded from its
+   * `completed` event, after the run itself is done, and must not be cut off by the shutdown.
+   */
+  settled(): Promise<void>;
 }
 
 /** A status a later event must not overwrite with an earlier one (events from two processes may cross). */
@@ -120,6 +126,9 @@ export function createRunHistory(options: RunHistoryOptions): RunHistory {
   return {
     get,
     record: (update) => serialized(update.runId, () => recordNow(update)),
+    async settled() {
+      while (chains.size > 0) await Promise.allSettled([...chains.values()]);
+    },
     async list(listOptions = {}) {
       const limit = Math.max(1, listOptions.limit ?? 50);
       const ids = await redis.zrevrange(listOptions.job === undefined ? allKey : jobKey(listOptions.job), 0, limit - 1);

@@ -143,9 +143,12 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) logger.error({ runId: job.id, reason: error.message }, 'run failed');
   });
   // Run history and notifications follow the worker's events (see run-events.ts).
+  const history = createRunHistory({ redis: client, prefix: options.prefix });
+  // Closed before the Redis client: a run's final status is written after the run has finished.
+  lifecycle.add('run history', () => history.settled());
   attachRunEvents({
     worker,
-    history: createRunHistory({ redis: client, prefix: options.prefix }),
+    history,
     config: options.config,
     logger,
     ...(options.notifier ? { notifier: options.notifier } : {}),
