@@ -51,14 +51,19 @@ export async function runCommand(jobName: string, options: RunCommandOptions): P
   const runs = createRunQueue({ connection, prefix: runtime.env.EXORUN_PREFIX });
   let stopWatchingSignals = (): void => undefined;
   try {
-    let waitingFor: string | undefined;
+    /** Queued runs whose result has not been printed yet. */
+    const unfinished: string[] = [];
     let clearProgressLine = (): void => undefined;
     // With --wait, Ctrl-C stops the waiting, not the run: say so, and where to look later. Set up
     // before anything is queued, so that no moment between "queued" and the wait is left out.
     const stopWaiting = (): void => {
       clearProgressLine();
-      const which = waitingFor === undefined ? 'any queued runs go' : `run ${waitingFor} goes`;
-      process.stderr.write(`stopped waiting: ${which} on in the queue${waitingFor === undefined ? '' : ` (\`exorun show ${waitingFor}\`)`}\n`);
+      const [first] = unfinished;
+      const which =
+        first === undefined
+          ? ''
+          : `: ${unfinished.length === 1 ? `run ${first} goes` : `runs ${unfinished.join(', ')} go`} on in the queue (\`exorun show ${first}\`)`;
+      process.stderr.write(`stopped waiting${which}\n`);
       process.exit(EXIT.interrupted);
     };
     if (options.wait) {
@@ -77,6 +82,7 @@ export async function runCommand(jobName: string, options: RunCommandOptions): P
         continue;
       }
       queued.push(plan);
+      unfinished.push(plan.runId);
       if (!options.json) process.stdout.write(`queued ${plan.runId} (${plan.definition.steps.map((step) => step.cmdlet).join(' → ')} for ${plan.tenant})\n`);
     }
     const workers = await runs.queue.getWorkersCount();
@@ -89,7 +95,6 @@ export async function runCommand(jobName: string, options: RunCommandOptions): P
     }
     let failures = plans.length - queued.length;
     for (const plan of queued) {
-      waitingFor = plan.runId;
       const reporter =
         options.progress === false
           ? undefined
@@ -108,6 +113,7 @@ export async function runCommand(jobName: string, options: RunCommandOptions): P
         // Closing waits for Redis to acknowledge; without Redis there is nothing to wait for.
         if (!redisSeemsDown()) await watch?.close();
       });
+      unfinished.splice(unfinished.indexOf(plan.runId), 1);
       if (result.state === 'failed') {
         failures += 1;
         if (options.json) process.stdout.write(`${JSON.stringify({ runId: plan.runId, status: 'failed', reason: result.failedReason })}\n`);
