@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { isAppError } from '../core/errors.js';
+import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
 import { problemsOf, formatProblem } from '../config/problems.js';
 import { nextCommand } from './commands/next.js';
 import { runCommand } from './commands/run.js';
@@ -14,6 +15,15 @@ import { outputCommand, pruneCommand, runsCommand, showCommand } from './command
 
 const program = new Command();
 
+// Usage errors are thrown (not exited on) so that they get the usage exit code below.
+program.exitOverride();
+
+// `exorun output … | head`: the reader has all it wanted; a closed pipe is not a failure.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(EXIT.ok);
+  fail(error);
+});
+
 program
   .name('exorun')
   .description('Run Exchange Online and Security & Compliance cmdlets on a schedule, without PowerShell.')
@@ -26,7 +36,9 @@ program
     `
 Environment: REDIS_URL (unset: \`up\` starts a private redis-server), EXORUN_PREFIX, EXORUN_CONFIG,
 EXORUN_WORKER_CONCURRENCY, EXORUN_SIMULATOR (state file of \`exorun simulate\`), LOG_LEVEL.
-Docs: README.md, docs/jobs-yaml.md, docs/errors.md`,
+Docs: README.md, docs/jobs-yaml.md, docs/errors.md, docs/operations.md
+
+${EXIT_CODES_HELP}`,
   );
 
 program
@@ -36,13 +48,13 @@ program
   .option('--no-watch', 'do not reload jobs.yaml when it changes (SIGHUP still reloads)')
   .option('--concurrency <n>', 'runs processed at once by the worker')
   .option('--drain <seconds>', 'on shutdown, wait this long for active runs before aborting them', '30')
-  .action(async (options: Record<string, unknown>) => finish(await upCommand({ ...program.opts(), ...options })));
+  .action(async (options: Record<string, unknown>) => exitService(await upCommand({ ...program.opts(), ...options })));
 
 program
   .command('scheduler')
   .description('keep BullMQ job schedulers in line with jobs.yaml and turn their ticks into runs')
   .option('--no-watch', 'do not reload jobs.yaml when it changes (SIGHUP still reloads)')
-  .action(async (options: Record<string, unknown>) => finish(await schedulerCommand({ ...program.opts(), ...options })));
+  .action(async (options: Record<string, unknown>) => exitService(await schedulerCommand({ ...program.opts(), ...options })));
 
 program
   .command('worker')
@@ -50,14 +62,14 @@ program
   .option('--concurrency <n>', 'runs processed at once (default $EXORUN_WORKER_CONCURRENCY or 10)')
   .option('--drain <seconds>', 'on shutdown, wait this long for active runs before aborting them', '30')
   .option('--no-watch', 'do not reload jobs.yaml when it changes (SIGHUP still reloads)')
-  .action(async (options: Record<string, unknown>) => finish(await workerCommand({ ...program.opts(), ...options })));
+  .action(async (options: Record<string, unknown>) => exitService(await workerCommand({ ...program.opts(), ...options })));
 
 program
   .command('run')
   .description('queue one run of a job now (one per tenant)')
   .argument('<job>', 'job name from jobs.yaml')
   .option('--wait', 'wait for the run to finish; exit 0 when it succeeded, 1 when it failed')
-  .option('--timeout <duration>', 'with --wait, give up after this long', '10m')
+  .option('--timeout <duration>', 'with --wait, give up after this long (exit 3; the run goes on)', '10m')
   .option('--json', 'print the result as JSON')
   .option('--dry-run', 'print the calls the run would make (tenants, cmdlets, parameters, first forEach items) and make none')
   .option('--tenant <name>', 'only this tenant of a job that runs for several')
@@ -72,7 +84,7 @@ program
 
 program
   .command('runs')
-  .description('recent runs from the run history: run, job, tenant, status, started, duration, objects')
+  .description('recent runs from the run history: run, job, tenant, status, started, duration, objects (per step for multi-step jobs)')
   .argument('[job]', 'only runs of this job')
   .option('-n, --limit <n>', 'how many', '20')
   .option('--json', 'print JSON')
@@ -80,7 +92,7 @@ program
 
 program
   .command('show')
-  .description('one run: status, timing, error, files with sizes and hashes, warnings, request ids')
+  .description('one run: status, timing, error, and per step its cmdlet, counts, files with sizes and hashes, warnings, request ids')
   .argument('<run>', 'run id (from `exorun runs`)')
   .option('--json', 'print JSON')
   .action(async (run: string, options: Record<string, unknown>) => finish(await showCommand(run, { ...program.opts(), ...options })));
@@ -136,7 +148,7 @@ const simulate = program
   .option('--token-lifetime <seconds>', 'access token lifetime')
   .option('--auto-approve <ms>', 'approve device codes by themselves after this many milliseconds')
   .option('--early-retry-grace-ms <ms>', 'calls arriving this soon after a Retry-After window opened are not counted as early (they were already on their way)')
-  .action(async (options: Record<string, unknown>) => finish(await simulateCommand({ ...program.opts(), ...options })));
+  .action(async (options: Record<string, unknown>) => exitService(await simulateCommand({ ...program.opts(), ...options })));
 
 simulate
   .command('approve')
@@ -164,9 +176,27 @@ function finish(code: number): void {
   process.exitCode = code;
 }
 
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
+/**
+ * A service returns once a signal stopped it. It exits explicitly: a connection that did not
+ * close (Redis unreachable) must not keep the process alive after it said "stopped".
+ */
+function exitService(code: number): void {
+  process.exit(code);
+}
+
+/** LOG_LEVEL=debug (or --log-level debug) shows stacks; otherwise an error is one line. */
+function debugging(): boolean {
+  const level = (program.opts()['logLevel'] as string | undefined) ?? process.env['LOG_LEVEL'];
+  return level === 'debug' || level === 'trace';
+}
+
+/** Prints what ended the command, never a stack unless debugging, and exits with its code. */
+function fail(error: unknown): never {
+  if ((error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') process.exit(EXIT.ok);
+  if (error instanceof CommanderError) {
+    // Commander printed the problem (and the help) already.
+    process.exit(error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? EXIT.ok : EXIT.usage);
+  }
   if (isAppError(error)) {
     const problems = problemsOf(error);
     if (problems.length > 0) {
@@ -174,9 +204,26 @@ try {
     } else {
       process.stderr.write(`exorun: ${error.code}: ${error.message}\n`);
     }
-    process.exitCode = error.code.startsWith('CFG_') ? 2 : 1;
+    if (debugging() && error.cause !== undefined) process.stderr.write(`${describeCause(error.cause)}\n`);
   } else {
-    process.stderr.write(`exorun: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    process.stderr.write(`exorun: ${message || 'unexpected error'}${debugging() ? '' : ' (LOG_LEVEL=debug shows details)'}\n`);
+    if (debugging() && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   }
+  process.exit(exitCodeFor(error));
+}
+
+function describeCause(cause: unknown): string {
+  return `caused by: ${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}`;
+}
+
+// Anything that escapes a command (a stray rejection, an exception in a callback) still ends in
+// one line and an exit code, not a stack dump.
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  fail(error);
 }

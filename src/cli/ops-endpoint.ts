@@ -4,7 +4,6 @@ import { startOpsServer, type OpsServer, type ReadinessCheck } from '../ops/http
 import { checkRedis, createRedisConnection, redactUrl } from '../queue/connection.js';
 import { queuePrometheusText } from '../queue/run-queue.js';
 import { openQueues, type OpenQueues } from '../queue/queues.js';
-import { createDashboardRoute } from '../ops/dashboard.js';
 import type { SchedulerService } from '../scheduler/scheduler-service.js';
 import type { WorkerService } from '../worker/worker-service.js';
 
@@ -27,7 +26,6 @@ export function createOpsEndpoint(runtime: Runtime, redisUrl: string, defaultPor
   let server: OpsServer | undefined;
   let dashboardQueues: OpenQueues | undefined;
   const connection = createRedisConnection(redisUrl, 'client', 'exorun-ops');
-  connection.on('error', () => undefined);
 
   return {
     metrics,
@@ -64,7 +62,14 @@ export function createOpsEndpoint(runtime: Runtime, redisUrl: string, defaultPor
         });
       }
       const token = runtime.env.EXORUN_DASHBOARD_TOKEN;
-      if (token !== undefined) dashboardQueues = openQueues({ connection, prefix: runtime.env.EXORUN_PREFIX });
+      let routes: Parameters<typeof startOpsServer>[0]['routes'];
+      if (token !== undefined) {
+        // Bull Board brings express and its UI along: loaded only when the dashboard is turned on,
+        // so every other process starts without it.
+        const { createDashboardRoute } = await import('../ops/dashboard.js');
+        dashboardQueues = openQueues({ connection, prefix: runtime.env.EXORUN_PREFIX });
+        routes = createDashboardRoute({ queues: dashboardQueues, token });
+      }
       try {
         server = await startOpsServer({
           host: runtime.env.EXORUN_HTTP_HOST,
@@ -73,7 +78,7 @@ export function createOpsEndpoint(runtime: Runtime, redisUrl: string, defaultPor
           extraMetrics: () => queuePrometheusText({ connection, prefix: runtime.env.EXORUN_PREFIX }),
           readiness,
           logger: runtime.logger,
-          ...(token !== undefined && dashboardQueues ? { routes: createDashboardRoute({ queues: dashboardQueues, token }) } : {}),
+          ...(routes === undefined ? {} : { routes }),
         });
         runtime.logger.info(
           { url: `${server.url}/dashboard` },

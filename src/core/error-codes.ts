@@ -147,6 +147,12 @@ export const ERROR_CODES = {
     scope: 'run',
     summary: 'A command names a run id the run history does not hold (never recorded, or older than the history keeps).',
   },
+  RUN_WAIT_TIMEOUT: {
+    retryable: false,
+    retry: 'fail',
+    scope: 'run',
+    summary: '`exorun run --wait` gave up waiting after --timeout; the run itself goes on in the queue.',
+  },
   OUTPUT_NOT_FOUND: { retryable: false, retry: 'fail', scope: 'run', summary: 'A job has no stored run (or no file in the asked format) to show.' },
   SIMULATOR_UNAVAILABLE: { retryable: true, retry: 'transient', scope: 'run', summary: 'The simulated tenant could not be provisioned or reached.' },
   INTERNAL: { retryable: false, retry: 'fail', scope: 'run', summary: 'An unexpected internal error; the message and cause say more.' },

@@ -12,6 +12,11 @@ export interface EmbeddedRedis {
   readonly pid: number;
   /** Stops the server (SIGTERM, then SIGKILL after a grace); idempotent. */
   stop(): Promise<void>;
+  /**
+   * Asks the server to stop (SIGTERM) without waiting: for a process that must exit now and
+   * should leave nothing running behind it. Redis still writes its append-only file on SIGTERM.
+   */
+  stopWithoutWaiting(): void;
 }
 
 export interface EmbeddedRedisOptions {
@@ -23,6 +28,11 @@ export interface EmbeddedRedisOptions {
   port?: number;
   /** Milliseconds to wait for "Ready to accept connections". */
   startTimeoutMs?: number;
+  /**
+   * Run the server in its own session and process group, so that a signal to this process's
+   * group (Ctrl-C in a terminal) does not reach it; its owner must stop it (`exorun up` does).
+   */
+  detached?: boolean;
 }
 
 /** Finds `redis-server` on PATH; undefined when it is not installed. */
@@ -108,8 +118,12 @@ async function launch(binary: string, port: number, options: EmbeddedRedisOption
       args.push('--dir', options.dir);
     }
   }
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  await waitUntilReady(child, options.startTimeoutMs ?? 10_000);
+  // Detached: Ctrl-C in a terminal signals the whole foreground group, and the server must outlive
+  // that signal so that active runs can finish and record their outcome; its owner stops it last.
+  // Redis ignores SIGHUP and SIGPIPE, so a closed terminal or an owner that died does not stop
+  // it: the next `exorun up` adopts it (see adoptEmbeddedRedis).
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached === true });
+  await waitUntilReady(child, options.startTimeoutMs ?? 60_000);
   let stopping: Promise<void> | undefined;
   return {
     url: `redis://127.0.0.1:${port}`,
@@ -119,7 +133,57 @@ async function launch(binary: string, port: number, options: EmbeddedRedisOption
       stopping ??= stopChild(child);
       return stopping;
     },
+    stopWithoutWaiting() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    },
   };
+}
+
+/**
+ * Takes over a redis-server an earlier exorun started and left running (its process ended without
+ * stopping it): stopping it then works by its process id.
+ */
+export function adoptEmbeddedRedis(server: { url: string; pid: number }): EmbeddedRedis {
+  let stopping: Promise<void> | undefined;
+  return {
+    url: server.url,
+    port: Number(new URL(server.url).port),
+    pid: server.pid,
+    stop() {
+      stopping ??= stopProcess(server.pid);
+      return stopping;
+    },
+    stopWithoutWaiting() {
+      signalProcess(server.pid, 'SIGTERM');
+    },
+  };
+}
+
+/** Whether a process with this id exists (signal 0 checks without sending anything). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function signalProcess(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+async function stopProcess(pid: number): Promise<void> {
+  signalProcess(pid, 'SIGTERM');
+  const forceAtMs = Date.now() + 5_000;
+  while (isProcessAlive(pid)) {
+    if (Date.now() > forceAtMs) signalProcess(pid, 'SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 function waitUntilReady(child: ChildProcess, timeoutMs: number): Promise<void> {

@@ -9,7 +9,12 @@ export interface OpenQueues {
 }
 
 export function openQueues(options: { connection: Redis; prefix: string }): OpenQueues {
-  const queues = [RUNS_QUEUE, TICKS_QUEUE].map((name) => new Queue(name, { connection: options.connection, prefix: options.prefix }));
+  const queues = [RUNS_QUEUE, TICKS_QUEUE].map((name) => {
+    const queue = new Queue(name, { connection: options.connection, prefix: options.prefix });
+    // The connection reports outages; without a listener BullMQ prints each error with its stack.
+    queue.on('error', () => undefined);
+    return queue;
+  });
   return {
     queues,
     async close() {

@@ -1,6 +1,7 @@
 import { Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { AppError } from '../core/errors.js';
+import { reportRedisFailure } from './connection.js';
 import type { RunPayload } from './payload.js';
 
 /** Queue of runs (real work); its job ids are run ids. */
@@ -32,8 +33,16 @@ export interface EnqueueResult {
 /** States in which a run is finished for good; anything else still counts for the overlap policy. */
 const FINISHED_STATES: ReadonlySet<string> = new Set(['completed', 'failed', 'unknown']);
 
-export function createRunQueue(options: { connection: Redis; prefix: string }): RunQueue {
+/**
+ * BullMQ re-emits every connection error on each queue, and prints it with its stack when the
+ * queue has no listener. The connection already reports it (see connection.ts) and a failed
+ * command rejects its own promise, so by default a queue's errors need nothing more.
+ */
+const IGNORE_QUEUE_ERROR = (): void => undefined;
+
+export function createRunQueue(options: { connection: Redis; prefix: string; onError?: (error: Error) => void }): RunQueue {
   const queue = new Queue(RUNS_QUEUE, { connection: options.connection, prefix: options.prefix });
+  queue.on('error', options.onError ?? IGNORE_QUEUE_ERROR);
   const redis = options.connection;
   // The runs of a job for a tenant that may still be open. BullMQ is the truth about their state;
   // this set only says which ids to ask about, and finished ones are dropped whenever it is read.
@@ -91,23 +100,37 @@ export interface RunResult {
 
 /**
  * Waits until a run completes or fails for good (not while it is re-delayed or retried).
- * Uses QueueEvents (Redis streams), so events are not missed while waiting.
+ * Uses QueueEvents (Redis streams), so events are not missed while waiting. Rejects with
+ * RUN_WAIT_TIMEOUT when the run has not finished within `timeoutMs` (the run goes on).
  */
 export async function waitForRun(options: { connection: Redis; prefix: string; runId: string; timeoutMs: number }): Promise<RunResult> {
   // BullMQ never closes a connection it was given, so this one is closed below.
   const eventsConnection = options.connection.duplicate();
+  eventsConnection.on('error', reportRedisFailure);
   const events = new QueueEvents(RUNS_QUEUE, { connection: eventsConnection, prefix: options.prefix });
+  events.on('error', IGNORE_QUEUE_ERROR);
   const queue = new Queue(RUNS_QUEUE, { connection: options.connection, prefix: options.prefix });
+  queue.on('error', IGNORE_QUEUE_ERROR);
+  const startedMs = Date.now();
   try {
     await events.waitUntilReady();
     const job = await Job.fromId(queue, options.runId);
-    if (!job) throw new AppError('CFG_JOB_UNKNOWN', `No run ${options.runId} in the queue (it may have been removed).`);
+    if (!job) throw new AppError('RUN_NOT_FOUND', `No run ${options.runId} in the queue (it may have been removed).`);
     try {
       const returnValue: unknown = await job.waitUntilFinished(events, options.timeoutMs);
       return { state: 'completed', returnValue };
     } catch (error) {
       const refreshed = await Job.fromId(queue, options.runId);
-      if (refreshed && (await refreshed.getState()) === 'failed') return { state: 'failed', failedReason: refreshed.failedReason };
+      const state = refreshed ? await refreshed.getState() : 'unknown';
+      if (refreshed && state === 'failed') return { state: 'failed', failedReason: refreshed.failedReason };
+      // BullMQ's own timeout error is a stack trace to an operator; say what happened instead.
+      if (Date.now() - startedMs >= options.timeoutMs) {
+        throw new AppError(
+          'RUN_WAIT_TIMEOUT',
+          `Run ${options.runId} has not finished after ${formatWait(options.timeoutMs)} (it is ${describeState(state)}); it goes on in the queue. \`exorun show ${options.runId}\` shows it later.`,
+          { cause: error, details: { runId: options.runId, state } },
+        );
+      }
       throw error;
     }
   } finally {
@@ -117,11 +140,23 @@ export async function waitForRun(options: { connection: Redis; prefix: string; r
   }
 }
 
+function formatWait(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 100) / 10} s`;
+}
+
+function describeState(state: string): string {
+  if (state === 'waiting' || state === 'prioritized') return 'still queued: is a worker running?';
+  if (state === 'delayed') return 'delayed: waiting for a slot, a retry or a throttling cool-down';
+  if (state === 'active') return 'running';
+  return state;
+}
+
 /** Job counts of the runs and ticks queues, for `exorun status` and readiness. */
 export async function queueCounts(options: { connection: Redis; prefix: string }): Promise<Record<string, Record<string, number>>> {
   const counts: Record<string, Record<string, number>> = {};
   for (const name of [RUNS_QUEUE, TICKS_QUEUE]) {
     const queue = new Queue(name, { connection: options.connection, prefix: options.prefix });
+    queue.on('error', IGNORE_QUEUE_ERROR);
     try {
       counts[name] = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed');
     } finally {
@@ -136,6 +171,7 @@ export async function queuePrometheusText(options: { connection: Redis; prefix: 
   const parts: string[] = [];
   for (const name of [RUNS_QUEUE, TICKS_QUEUE]) {
     const queue = new Queue(name, { connection: options.connection, prefix: options.prefix });
+    queue.on('error', IGNORE_QUEUE_ERROR);
     try {
       parts.push(await queue.exportPrometheusMetrics({ prefix: options.prefix }));
     } finally {

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { ConfigSource } from '../config/config-source.js';
-import { createLifecycle } from '../core/lifecycle.js';
+import { createLifecycle, withTimeout } from '../core/lifecycle.js';
 import type { Logger } from '../core/logger.js';
 import { planRuns } from '../jobs/plan.js';
-import { createRedisConnection } from '../queue/connection.js';
+import { createRedisConnection, describeRedisError, isRedisConnectionError, redisSeemsDown } from '../queue/connection.js';
 import { tickPayloadSchema } from '../queue/payload.js';
 import { createRunQueue, TICKS_QUEUE } from '../queue/run-queue.js';
 import { createLeaderLock } from './leader-lock.js';
@@ -38,6 +38,11 @@ export interface SchedulerServiceOptions {
   watchdogIntervalMs?: number;
 }
 
+/** Ticks take milliseconds; one that cannot finish (Redis gone) must not hold up a shutdown. */
+const TICK_DRAIN_MS = 2_000;
+/** Everything the scheduler opened is closed within this, whether Redis answers or not. */
+const CLOSE_DEADLINE_MS = 4_000;
+
 export interface SchedulerService {
   isLeader(): boolean;
   /** Reconciles job schedulers now if this instance leads; returns what changed. */
@@ -53,7 +58,8 @@ export interface SchedulerService {
  */
 export async function startSchedulerService(options: SchedulerServiceOptions): Promise<SchedulerService> {
   const logger = options.logger.child({ component: 'scheduler' });
-  const lifecycle = createLifecycle({ onError: (name, error) => logger.error({ err: error, resource: name }, 'close failed') });
+  // One line per resource: a close that timed out because Redis is gone needs no stack trace.
+  const lifecycle = createLifecycle({ onError: (name, error) => logger.warn({ resource: name, reason: describeRedisError(error) }, `${name} did not close`) });
   const instanceId = randomUUID();
   const leaderTtlMs = options.leaderTtlMs ?? 15_000;
   const overdueGraceMs = options.overdueGraceMs ?? 120_000;
@@ -67,6 +73,9 @@ export async function startSchedulerService(options: SchedulerServiceOptions): P
   lifecycle.add('redis worker connection', () => void workerConnection.disconnect());
 
   const ticks = new Queue(TICKS_QUEUE, { connection: client, prefix: options.prefix, settings: { repeatStrategy: createSharedRepeatStrategy() } });
+  // Connection errors are reported once per outage by the connection (see connection.ts); BullMQ
+  // would print each one with its stack to the console when the queue has no listener.
+  ticks.on('error', () => undefined);
   lifecycle.add('ticks queue', () => ticks.close());
   const runs = createRunQueue({ connection: client, prefix: options.prefix });
   lifecycle.add('runs queue', () => runs.close());
@@ -105,8 +114,12 @@ export async function startSchedulerService(options: SchedulerServiceOptions): P
   }
 
   const tickWorker = new Worker(TICKS_QUEUE, handleTick, { connection: workerConnection, prefix: options.prefix, concurrency: 4 });
-  tickWorker.on('error', (error) => logger.error({ err: error }, 'tick worker error'));
-  lifecycle.add('tick worker', () => tickWorker.close());
+  tickWorker.on('error', (error) => {
+    if (!isRedisConnectionError(error)) logger.error({ err: error }, 'tick worker error');
+  });
+  lifecycle.add('tick worker', () =>
+    redisSeemsDown() ? tickWorker.close(true) : withTimeout(tickWorker.close(), TICK_DRAIN_MS, 'finishing ticks').catch(() => tickWorker.close(true)),
+  );
 
   async function existingSchedules(): Promise<ExistingSchedule[]> {
     const schedulers = await ticks.getJobSchedulers(0, -1, true);
@@ -152,7 +165,9 @@ export async function startSchedulerService(options: SchedulerServiceOptions): P
       if (leading && reconcileWanted) await reconcile();
       if (leading) await reportOverdue();
     } catch (error) {
-      logger.error({ err: error }, 'scheduler leader loop failed; will retry');
+      // While Redis is unreachable every loop fails the same way; the outage is logged once elsewhere.
+      if (isRedisConnectionError(error)) logger.debug({ err: error }, 'scheduler leader loop: Redis unreachable; will retry');
+      else logger.error({ err: error }, 'scheduler leader loop failed; will retry');
     }
   }
 
@@ -178,7 +193,8 @@ export async function startSchedulerService(options: SchedulerServiceOptions): P
   const loop = setInterval(() => void leaderTick(), Math.max(500, Math.floor(leaderTtlMs / 3)));
   lifecycle.add('leader loop', async () => {
     clearInterval(loop);
-    if (leading) await lock.release();
+    // Without Redis the release cannot be sent; the lock expires after its TTL instead.
+    if (leading && !redisSeemsDown()) await lock.release();
     leading = false;
   });
 
@@ -209,6 +225,6 @@ export async function startSchedulerService(options: SchedulerServiceOptions): P
       return reconcile();
     },
     overdueSchedules,
-    close: () => lifecycle.close(),
+    close: () => lifecycle.close(CLOSE_DEADLINE_MS),
   };
 }

@@ -7,7 +7,7 @@ import type { OutputStore } from '../core/ports.js';
 import { createHttpTransport } from '../exchange/http-transport.js';
 import { createRedisTenantLimiter, type RedisTenantLimiter } from '../limits/redis-limiter.js';
 import type { ExorunMetrics } from '../core/metrics.js';
-import { createRedisConnection } from '../queue/connection.js';
+import { createRedisConnection, isRedisConnectionError } from '../queue/connection.js';
 import { createRunQueue, RUNS_QUEUE } from '../queue/run-queue.js';
 import { createRunWindowStore } from '../queue/run-windows.js';
 import { createFileOutputStore } from '../storage/index.js';
@@ -154,14 +154,18 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     stalledInterval: stalledCheckIntervalMs(options.lockDurationMs),
     maxStalledCount: options.maxStalledCount ?? DEFAULT_MAX_STALLED_COUNT,
   });
-  worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+  // A connection error repeats on every reconnect attempt; the process logs the outage once (connection.ts).
+  worker.on('error', (error) => {
+    if (!isRedisConnectionError(error)) logger.error({ err: error }, 'worker error');
+  });
   worker.on('failed', (job, error) => {
     if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) logger.error({ runId: job.id, reason: error.message }, 'run failed');
   });
   // Run history and notifications follow the worker's events (see run-events.ts).
+  const history = createRunHistory({ redis: client, prefix: options.prefix });
   const runEvents = attachRunEvents({
     worker,
-    history: createRunHistory({ redis: client, prefix: options.prefix }),
+    history,
     config: options.config,
     logger,
     ...(options.notifier ? { notifier: options.notifier } : {}),

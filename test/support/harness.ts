@@ -82,7 +82,7 @@ export async function createHarness(options: { jobsYaml: (outputs: string) => st
       await runs.enqueue(plan);
       return plan.runId;
     },
-    async finished(runId, timeoutMs = 60_000) {
+    async finished(runId, timeoutMs = 180_000) {
       const result = await waitForRun({ connection: redis, prefix, runId, timeoutMs });
       if (result.state !== 'completed') throw new Error(`run ${runId} ${result.state}: ${result.failedReason ?? ''}`);
       const manifest = (await readManifests(outputs)).find((candidate) => candidate.runId === runId);

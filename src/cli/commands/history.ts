@@ -5,11 +5,11 @@ import { loadConfigFile } from '../../config/load.js';
 import type { ExorunConfig } from '../../config/model.js';
 import { AppError } from '../../core/errors.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../../core/ports.js';
-import { createRedisConnection } from '../../queue/connection.js';
 import { createRunHistory, type RunHistoryEntry } from '../../queue/run-history.js';
 import { pruneConfiguredJobs } from '../../scheduler/operator-tasks.js';
 import { listRuns, readManifest, type Manifest, type RunSummary } from '../../storage/index.js';
-import { createRuntime, resolveRedis, type GlobalOptions } from '../runtime.js';
+import { MANIFEST_SUFFIX } from '../../storage/paths.js';
+import { connectRedis, createRuntime, type GlobalOptions } from '../runtime.js';
 import { printTable } from './sessions.js';
 
 /** `exorun runs [job]`: the newest runs from the run history in Redis. */
@@ -17,8 +17,10 @@ export async function runsCommand(job: string | undefined, options: GlobalOption
   const limit = Number(options.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new AppError('CFG_ENV_INVALID', `--limit must be a whole number of at least 1, got '${options.limit}'.`);
   const entries = await withHistory(options, (history) => history.list({ ...(job === undefined ? {} : { job }), limit }));
+  const steps = await Promise.all(entries.map((entry) => stepCountsOf(entry)));
   if (options.json) {
-    process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+    const withSteps = entries.map((entry, index) => (steps[index] === undefined ? entry : { ...entry, steps: steps[index] }));
+    process.stdout.write(`${JSON.stringify(withSteps, null, 2)}\n`);
     return 0;
   }
   if (entries.length === 0) {
@@ -27,17 +29,57 @@ export async function runsCommand(job: string | undefined, options: GlobalOption
   }
   printTable(
     ['RUN', 'JOB', 'TENANT', 'STATUS', 'STARTED', 'DURATION', 'OBJECTS'],
-    entries.map((entry) => [
+    entries.map((entry, index) => [
       entry.runId,
       entry.job,
       entry.tenant,
       entry.status + (entry.errorCode === undefined || entry.status === 'succeeded' ? '' : ` (${entry.errorCode})`),
       entry.startedAt === undefined ? '-' : entry.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
       entry.durationMs === undefined ? '-' : formatDuration(entry.durationMs),
-      entry.objects === undefined ? '-' : String(entry.objects),
+      objectsCell(entry, steps[index]),
     ]),
   );
   return 0;
+}
+
+/** One step's count, for `exorun runs` (from its manifest; `objects` undefined when not readable here). */
+interface StepCount {
+  step: string;
+  cmdlet?: string;
+  objects?: number;
+  pages?: number;
+}
+
+/**
+ * A multi-step run's objects per step: mailboxes and their permissions added together would be a
+ * meaningless number. Single-step runs keep the plain count (undefined here).
+ */
+async function stepCountsOf(entry: RunHistoryEntry): Promise<StepCount[] | undefined> {
+  const manifests = stepManifestFiles(entry);
+  if (manifests.length < 2) return undefined;
+  return Promise.all(
+    manifests.map(async ({ step, file }) => {
+      const manifest = entry.outputRoot === undefined ? undefined : await readManifest(path.join(entry.outputRoot, ...file.split('/'))).catch(() => undefined);
+      return manifest === undefined ? { step } : { step, cmdlet: manifest.cmdlet, objects: manifest.objectCount, pages: manifest.pageCount };
+    }),
+  );
+}
+
+/** The OBJECTS cell: `300`, or per step `mailboxes:120,permissions:480` (one word, so columns stay parseable). */
+function objectsCell(entry: RunHistoryEntry, steps: StepCount[] | undefined): string {
+  if (steps !== undefined) return steps.map((step) => `${step.step}:${step.objects ?? '?'}`).join(',');
+  return entry.objects === undefined ? '-' : String(entry.objects);
+}
+
+/** The manifests a run wrote, in step order, with the step names their file names carry. */
+function stepManifestFiles(entry: RunHistoryEntry): { step: string; file: string }[] {
+  return (entry.files ?? [])
+    .filter((file) => file.endsWith(MANIFEST_SUFFIX))
+    .map((file) => {
+      const base = path.posix.basename(file, MANIFEST_SUFFIX);
+      const step = base.startsWith(`${entry.runId}.`) ? base.slice(entry.runId.length + 1) : '';
+      return { step: step || entry.job, file };
+    });
 }
 
 /** `exorun show <run>`: one run's history entry and, when its files are on this machine, its manifest. */
@@ -49,9 +91,12 @@ export async function showCommand(runId: string, options: GlobalOptions & { json
       `No run ${runId} in the run history (it may be older than the history keeps). \`exorun runs\` lists the recorded runs.`,
     );
   }
-  const manifest = await manifestOf(entry);
+  const manifests = await manifestsOf(entry);
+  const manifest = manifests[0];
+  const multiStep = manifests.length > 1;
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ run: entry, manifest: manifest ?? null }, null, 2)}\n`);
+    // `manifest` is the first step's (single-step runs have only that); `manifests` has every step's.
+    process.stdout.write(`${JSON.stringify({ run: entry, manifest: manifest ?? null, manifests }, null, 2)}\n`);
     return 0;
   }
   const lines: [string, string | undefined][] = [
@@ -66,27 +111,49 @@ export async function showCommand(runId: string, options: GlobalOptions & { json
     ['duration', entry.durationMs === undefined ? undefined : formatDuration(entry.durationMs)],
     ['attempt', entry.attempt === undefined ? undefined : String(entry.attempt)],
     ['pages', entry.pages === undefined ? undefined : String(entry.pages)],
-    ['objects', entry.objects === undefined ? undefined : String(entry.objects)],
+    [
+      'objects',
+      multiStep
+        ? manifests.map((step) => `${step.step ?? step.cmdlet} ${step.objectCount}`).join(', ')
+        : entry.objects === undefined
+          ? undefined
+          : String(entry.objects),
+    ],
     ['error', entry.errorCode === undefined ? entry.error : `${entry.errorCode}: ${entry.error ?? ''}`],
   ];
   for (const [name, value] of lines) if (value !== undefined) process.stdout.write(`${`${name}:`.padEnd(15)}${value}\n`);
-  if (manifest) {
+  if (multiStep) {
+    process.stdout.write('steps:\n');
+    for (const [index, step] of manifests.entries()) {
+      const items = step.items === undefined ? '' : `, ${step.items.total} item(s), ${step.items.failed} failed`;
+      process.stdout.write(
+        `  ${index + 1}. ${step.step ?? step.cmdlet}: ${step.cmdlet} (${step.service}), ${step.status}, ${step.objectCount} object(s) in ${step.pageCount} page(s)${items}\n`,
+      );
+      printManifestDetails(entry, step, '     ');
+    }
+  } else if (manifest) {
     process.stdout.write(`${'cmdlet:'.padEnd(15)}${manifest.cmdlet} (${manifest.service})\n`);
-    process.stdout.write('files:\n');
-    for (const file of manifest.files) {
-      process.stdout.write(`  ${path.join(entry.outputRoot ?? '', file.path)}  ${file.objects} objects, ${file.bytes} bytes, sha256 ${file.sha256}\n`);
-    }
-    if (manifest.warnings.length > 0) {
-      process.stdout.write('warnings:\n');
-      for (const warning of manifest.warnings) process.stdout.write(`  ${warning}\n`);
-    }
-    if (manifest.errors.length > 0) process.stdout.write(`${'cmdlet errors:'.padEnd(15)}${manifest.errors.length + (manifest.errorsDropped ?? 0)}\n`);
-    if (manifest.requestIds.length > 0) process.stdout.write(`${'request ids:'.padEnd(15)}${manifest.requestIds.join(', ')}\n`);
+    printManifestDetails(entry, manifest, '');
   } else if (entry.files !== undefined) {
     process.stdout.write('files:\n');
     for (const file of entry.files) process.stdout.write(`  ${path.join(entry.outputRoot ?? '', file)}\n`);
   }
   return 0;
+}
+
+/** Files, warnings, cmdlet errors and request ids of one manifest (a step's, indented, in a multi-step run). */
+function printManifestDetails(entry: RunHistoryEntry, manifest: Manifest, indent: string): void {
+  const label = (name: string): string => `${indent}${`${name}:`.padEnd(15)}`;
+  process.stdout.write(`${indent}files:\n`);
+  for (const file of manifest.files) {
+    process.stdout.write(`${indent}  ${path.join(entry.outputRoot ?? '', file.path)}  ${file.objects} objects, ${file.bytes} bytes, sha256 ${file.sha256}\n`);
+  }
+  if (manifest.warnings.length > 0) {
+    process.stdout.write(`${indent}warnings:\n`);
+    for (const warning of manifest.warnings) process.stdout.write(`${indent}  ${warning}\n`);
+  }
+  if (manifest.errors.length > 0) process.stdout.write(`${label('cmdlet errors')}${manifest.errors.length + (manifest.errorsDropped ?? 0)}\n`);
+  if (manifest.requestIds.length > 0) process.stdout.write(`${label('request ids')}${manifest.requestIds.join(', ')}\n`);
 }
 
 /**
@@ -171,8 +238,7 @@ export async function pruneCommand(jobName: string | undefined, options: GlobalO
 
 async function withHistory<T>(options: GlobalOptions, use: (history: ReturnType<typeof createRunHistory>) => Promise<T>): Promise<T> {
   const runtime = createRuntime(options, 'cli');
-  const redis = await resolveRedis(runtime, { startIfMissing: false });
-  const connection = createRedisConnection(redis.url, 'client', 'exorun-history');
+  const { connection } = await connectRedis(runtime, 'client', 'exorun-history');
   try {
     return await use(createRunHistory({ redis: connection, prefix: runtime.env.EXORUN_PREFIX }));
   } finally {
@@ -180,10 +246,14 @@ async function withHistory<T>(options: GlobalOptions, use: (history: ReturnType<
   }
 }
 
-async function manifestOf(entry: RunHistoryEntry): Promise<Manifest | undefined> {
-  const file = entry.files?.find((candidate) => candidate.endsWith('.manifest.json'));
-  if (entry.outputRoot === undefined || file === undefined) return undefined;
-  return readManifest(path.join(entry.outputRoot, ...file.split('/'))).catch(() => undefined);
+/** Every step's manifest that is readable on this machine, in step order. */
+async function manifestsOf(entry: RunHistoryEntry): Promise<Manifest[]> {
+  const { outputRoot } = entry;
+  if (outputRoot === undefined) return [];
+  const manifests = await Promise.all(
+    stepManifestFiles(entry).map(({ file }) => readManifest(path.join(outputRoot, ...file.split('/'))).catch(() => undefined)),
+  );
+  return manifests.filter((manifest): manifest is Manifest => manifest !== undefined);
 }
 
 function jobOf(config: ExorunConfig, name: string): ExorunConfig['jobs'][string] {

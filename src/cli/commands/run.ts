@@ -5,7 +5,7 @@ import { AppError } from '../../core/errors.js';
 import { parseDurationMs } from '../../core/time.js';
 import { computeWindow, describeDryRun, usesWindow, type ItemSample, type RunPlan, type RunWindow } from '../../jobs/index.js';
 import { planRun, planRuns } from '../../jobs/plan.js';
-import { createRedisConnection } from '../../queue/connection.js';
+import { createRedisConnection, onRedisOutage, redactUrl, redisSeemsDown } from '../../queue/connection.js';
 import { createRunQueue, waitForRun } from '../../queue/run-queue.js';
 import { createRunWindowStore } from '../../queue/run-windows.js';
 import { listRuns, readManifest } from '../../storage/index.js';
@@ -13,7 +13,8 @@ import { readJsonlObjects } from '../../storage/index.js';
 import type { RunSummary } from '../../worker/run-processor.js';
 import { watchRunProgress } from '../../queue/run-progress.js';
 import { createProgressReporter } from '../progress-line.js';
-import { createRuntime, resolveRedis, type GlobalOptions, type Runtime } from '../runtime.js';
+import { EXIT } from '../exit-codes.js';
+import { connectRedis, createRuntime, resolveRedis, type GlobalOptions, type Runtime } from '../runtime.js';
 
 export interface RunCommandOptions extends GlobalOptions {
   wait?: boolean;
@@ -46,10 +47,33 @@ export async function runCommand(jobName: string, options: RunCommandOptions): P
       : [planRun(config, jobName, { trigger: 'manual', nowMs, tenant: options.tenant })];
   if (options.dryRun) return dryRun(runtime, config, plans);
 
-  const redis = await resolveRedis(runtime, { startIfMissing: false });
-  const connection = createRedisConnection(redis.url, 'worker', 'exorun-cli');
+  const { url: redisUrl, connection } = await connectRedis(runtime, 'worker', 'exorun-cli');
   const runs = createRunQueue({ connection, prefix: runtime.env.EXORUN_PREFIX });
+  let stopWatchingSignals = (): void => undefined;
   try {
+    /** Queued runs whose result has not been printed yet. */
+    const unfinished: string[] = [];
+    let clearProgressLine = (): void => undefined;
+    // With --wait, Ctrl-C stops the waiting, not the run: say so, and where to look later. Set up
+    // before anything is queued, so that no moment between "queued" and the wait is left out.
+    const stopWaiting = (): void => {
+      clearProgressLine();
+      const [first] = unfinished;
+      const which =
+        first === undefined
+          ? ''
+          : `: ${unfinished.length === 1 ? `run ${first} goes` : `runs ${unfinished.join(', ')} go`} on in the queue (\`exorun show ${first}\`)`;
+      process.stderr.write(`stopped waiting${which}\n`);
+      process.exit(EXIT.interrupted);
+    };
+    if (options.wait) {
+      process.on('SIGINT', stopWaiting);
+      process.on('SIGTERM', stopWaiting);
+      stopWatchingSignals = () => {
+        process.off('SIGINT', stopWaiting);
+        process.off('SIGTERM', stopWaiting);
+      };
+    }
     const queued: RunPlan[] = [];
     for (const plan of plans) {
       const { skipped } = await runs.enqueue(plan);
@@ -58,6 +82,7 @@ export async function runCommand(jobName: string, options: RunCommandOptions): P
         continue;
       }
       queued.push(plan);
+      unfinished.push(plan.runId);
       if (!options.json) process.stdout.write(`queued ${plan.runId} (${plan.definition.steps.map((step) => step.cmdlet).join(' → ')} for ${plan.tenant})\n`);
     }
     const workers = await runs.queue.getWorkersCount();
@@ -66,7 +91,7 @@ export async function runCommand(jobName: string, options: RunCommandOptions): P
     }
     if (!options.wait) {
       if (options.json) for (const plan of queued) process.stdout.write(`${JSON.stringify({ runId: plan.runId, tenant: plan.tenant, queued: true })}\n`);
-      return queued.length === plans.length ? 0 : 1;
+      return queued.length === plans.length ? EXIT.ok : EXIT.failed;
     }
     let failures = plans.length - queued.length;
     for (const plan of queued) {
@@ -74,13 +99,21 @@ export async function runCommand(jobName: string, options: RunCommandOptions): P
         options.progress === false
           ? undefined
           : createProgressReporter({ runId: plan.runId, tty: process.stderr.isTTY === true, write: (text) => process.stderr.write(text) });
+      clearProgressLine = () => reporter?.finish();
       const watch = reporter
         ? await watchRunProgress({ connection, prefix: runtime.env.EXORUN_PREFIX, runId: plan.runId, onEvent: (event) => reporter.handle(event) })
         : undefined;
-      const result = await waitForRun({ connection, prefix: runtime.env.EXORUN_PREFIX, runId: plan.runId, timeoutMs }).finally(async () => {
+      const lostRedis = giveUpWhenRedisStaysDown(redisUrl, plan.runId);
+      const result = await Promise.race([
+        waitForRun({ connection, prefix: runtime.env.EXORUN_PREFIX, runId: plan.runId, timeoutMs }),
+        lostRedis.failed,
+      ]).finally(async () => {
+        lostRedis.stop();
         reporter?.finish();
-        await watch?.close();
+        // Closing waits for Redis to acknowledge; without Redis there is nothing to wait for.
+        if (!redisSeemsDown()) await watch?.close();
       });
+      unfinished.splice(unfinished.indexOf(plan.runId), 1);
       if (result.state === 'failed') {
         failures += 1;
         if (options.json) process.stdout.write(`${JSON.stringify({ runId: plan.runId, status: 'failed', reason: result.failedReason })}\n`);
@@ -89,11 +122,49 @@ export async function runCommand(jobName: string, options: RunCommandOptions): P
       }
       printSummary(result.returnValue as RunSummary, options.json === true);
     }
-    return failures === 0 ? 0 : 1;
+    return failures === 0 ? EXIT.ok : EXIT.failed;
   } finally {
-    await runs.close();
+    stopWatchingSignals();
+    if (!redisSeemsDown()) await runs.close();
     connection.disconnect();
   }
+}
+
+/** How long `run --wait` waits for Redis to come back before it gives up with REDIS_UNAVAILABLE. */
+const REDIS_WAIT_GIVE_UP_MS = 30_000;
+
+/**
+ * The waiting connection retries for ever (BullMQ needs that), so without this a `run --wait`
+ * whose Redis went away would wait silently until --timeout, or for ever. The run itself is safe
+ * in Redis and goes on when it is back.
+ */
+function giveUpWhenRedisStaysDown(url: string, runId: string): { failed: Promise<never>; stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let reject: (error: AppError) => void = () => undefined;
+  const failed = new Promise<never>((_, rejectWith) => (reject = rejectWith));
+  failed.catch(() => undefined);
+  const unsubscribe = onRedisOutage((event) => {
+    if (event.kind === 'up') {
+      clearTimeout(timer);
+      timer = undefined;
+    } else if (timer === undefined) {
+      timer = setTimeout(() => {
+        reject(
+          new AppError(
+            'REDIS_UNAVAILABLE',
+            `Lost Redis at ${redactUrl(url)} for ${REDIS_WAIT_GIVE_UP_MS / 1000} s while waiting for run ${runId} (${event.reason}); the run goes on when Redis is back: \`exorun show ${runId}\`.`,
+          ),
+        );
+      }, REDIS_WAIT_GIVE_UP_MS);
+    }
+  });
+  return {
+    failed,
+    stop() {
+      clearTimeout(timer);
+      unsubscribe();
+    },
+  };
 }
 
 function printSummary(summary: RunSummary, json: boolean): void {
@@ -168,8 +239,7 @@ async function storedWindowEnds(runtime: Runtime, plans: RunPlan[]): Promise<Map
   } catch {
     return undefined;
   }
-  const connection = createRedisConnection(url, 'client', 'exorun-cli');
-  connection.on('error', () => undefined);
+  const connection = createRedisConnection(url, 'client', 'exorun-cli', { probe: true });
   try {
     const store = createRunWindowStore({ redis: connection, prefix: runtime.env.EXORUN_PREFIX });
     const ends = new Map<string, number | undefined>();

@@ -2,14 +2,14 @@ import { nextFireTimes } from '../../config/cron.js';
 import { AppError } from '../../core/errors.js';
 import type { ConfigSource } from '../../config/config-source.js';
 import { planRuns } from '../../jobs/plan.js';
-import { createRedisConnection } from '../../queue/connection.js';
+import { createRedisConnection, waitForRedis } from '../../queue/connection.js';
 import { createRunQueue } from '../../queue/run-queue.js';
 import { startSchedulerProcess } from '../../scheduler/main.js';
 import { startWorkerProcess } from '../../worker/main.js';
-import { runUntilSignal } from '../signals.js';
+import { createServiceShutdown, type ServiceShutdown } from '../signals.js';
 import { createOpsEndpoint } from '../ops-endpoint.js';
 import type { ExorunMetrics } from '../../core/metrics.js';
-import { createRuntime, loadConfigSource, resolveRedis, type GlobalOptions, type Runtime } from '../runtime.js';
+import { createRuntime, loadConfigSource, logRedisOutages, resolveRedis, type GlobalOptions, type Runtime } from '../runtime.js';
 
 export interface UpOptions extends GlobalOptions {
   runNow?: boolean;
@@ -20,74 +20,104 @@ export interface UpOptions extends GlobalOptions {
 
 /**
  * `exorun up`: scheduler and worker in one process, with a private Redis when REDIS_URL is unset.
- * The quick start's main job.
+ * The quick start's main job. On a signal the worker drains first, then the scheduler and the
+ * endpoint close, and the private redis-server stops last, so that active runs can still record
+ * their outcome.
  */
 export async function upCommand(options: UpOptions): Promise<number> {
   const runtime = createRuntime(options, 'up');
-  const config = await loadConfigSource(runtime, options.watch !== false);
-  const redis = await resolveRedis(runtime, { startIfMissing: true });
-  const ops = createOpsEndpoint(runtime, redis.url, UP_HTTP_PORT);
-  const scheduler = await startSchedulerProcess({ config, env: runtime.env, logger: runtime.logger, redisUrl: redis.url });
-  const worker = await startWorker(runtime, config, redis.url, options.concurrency, ops.metrics);
-  await ops.start({ worker, scheduler });
-  describeSchedule(runtime, config);
-  if (options.runNow) await runEveryJobNow(runtime, config, redis.url);
-  return runUntilSignal(
-    {
-      async stop() {
-        await worker.close(drainMs(options.drain));
-        await scheduler.close();
-        await ops.close();
-        config.close();
-        await redis.embedded?.stop();
-      },
-      reload: () => config.reload(),
-    },
-    runtime.logger,
-  );
+  const shutdown = createServiceShutdown(runtime.logger, { drainMs: drainMs(options.drain) });
+  return startService(shutdown, async () => {
+    const config = await loadConfigSource(runtime, options.watch !== false);
+    shutdown.add('configuration watch', () => config.close());
+    shutdown.onReload(() => config.reload());
+    const redis = await resolveRedis(runtime, { startIfMissing: true });
+    const { embedded } = redis;
+    if (embedded) {
+      shutdown.add(
+        'private redis-server',
+        async () => {
+          runtime.logger.info({ pid: embedded.pid }, 'stopping the private redis-server');
+          await embedded.stop();
+          runtime.logger.info({ pid: embedded.pid }, 'private redis-server stopped');
+        },
+        () => embedded.stopWithoutWaiting(),
+      );
+    }
+    await waitForRedisLogged(runtime, shutdown, redis.url);
+    const ops = createOpsEndpoint(runtime, redis.url, UP_HTTP_PORT);
+    shutdown.add('operator endpoint', () => ops.close());
+    const scheduler = await startSchedulerProcess({ config, env: runtime.env, logger: runtime.logger, redisUrl: redis.url });
+    shutdown.add('scheduler', () => scheduler.close());
+    const worker = await startWorker(runtime, config, redis.url, options.concurrency, ops.metrics);
+    shutdown.add('worker', () => worker.close(drainMs(options.drain)));
+    await ops.start({ worker, scheduler });
+    describeSchedule(runtime, config);
+    if (options.runNow) await runEveryJobNow(runtime, config, redis.url);
+  });
 }
 
 /** `exorun worker`: runs from the queue until stopped. */
 export async function workerCommand(options: GlobalOptions & { concurrency?: string; drain: string; watch?: boolean }): Promise<number> {
   const runtime = createRuntime(options, 'worker');
-  const config = await loadConfigSource(runtime, options.watch !== false);
-  const redis = await resolveRedis(runtime, { startIfMissing: false });
-  const ops = createOpsEndpoint(runtime, redis.url, undefined);
-  const worker = await startWorker(runtime, config, redis.url, options.concurrency, ops.metrics);
-  await ops.start({ worker });
-  return runUntilSignal(
-    {
-      async stop() {
-        await worker.close(drainMs(options.drain));
-        await ops.close();
-        config.close();
-      },
-      reload: () => config.reload(),
-    },
-    runtime.logger,
-  );
+  const shutdown = createServiceShutdown(runtime.logger, { drainMs: drainMs(options.drain) });
+  return startService(shutdown, async () => {
+    const config = await loadConfigSource(runtime, options.watch !== false);
+    shutdown.add('configuration watch', () => config.close());
+    shutdown.onReload(() => config.reload());
+    const redis = await resolveRedis(runtime, { startIfMissing: false });
+    await waitForRedisLogged(runtime, shutdown, redis.url);
+    const ops = createOpsEndpoint(runtime, redis.url, undefined);
+    shutdown.add('operator endpoint', () => ops.close());
+    const worker = await startWorker(runtime, config, redis.url, options.concurrency, ops.metrics);
+    shutdown.add('worker', () => worker.close(drainMs(options.drain)));
+    await ops.start({ worker });
+  });
 }
 
 /** `exorun scheduler`: keeps job schedulers in line with jobs.yaml and turns ticks into runs. */
 export async function schedulerCommand(options: GlobalOptions & { watch?: boolean }): Promise<number> {
   const runtime = createRuntime(options, 'scheduler');
-  const config = await loadConfigSource(runtime, options.watch !== false);
-  const redis = await resolveRedis(runtime, { startIfMissing: false });
-  const ops = createOpsEndpoint(runtime, redis.url, undefined);
-  const scheduler = await startSchedulerProcess({ config, env: runtime.env, logger: runtime.logger, redisUrl: redis.url });
-  await ops.start({ scheduler });
-  describeSchedule(runtime, config);
-  return runUntilSignal(
-    {
-      async stop() {
-        await scheduler.close();
-        await ops.close();
-        config.close();
-      },
-      reload: () => config.reload(),
+  // No runs to drain: the deadline is the grace alone.
+  const shutdown = createServiceShutdown(runtime.logger, { drainMs: 0 });
+  return startService(shutdown, async () => {
+    const config = await loadConfigSource(runtime, options.watch !== false);
+    shutdown.add('configuration watch', () => config.close());
+    shutdown.onReload(() => config.reload());
+    const redis = await resolveRedis(runtime, { startIfMissing: false });
+    await waitForRedisLogged(runtime, shutdown, redis.url);
+    const ops = createOpsEndpoint(runtime, redis.url, undefined);
+    shutdown.add('operator endpoint', () => ops.close());
+    const scheduler = await startSchedulerProcess({ config, env: runtime.env, logger: runtime.logger, redisUrl: redis.url });
+    shutdown.add('scheduler', () => scheduler.close());
+    await ops.start({ scheduler });
+    describeSchedule(runtime, config);
+  });
+}
+
+/**
+ * Runs a service's start-up, then waits for the signal that stops it. A signal during start-up
+ * stops it as well (the shutdown closes what was started so far); a start-up that fails closes
+ * what it had started (the private redis-server among it) before the error is reported.
+ */
+async function startService(shutdown: ServiceShutdown, start: () => Promise<void>): Promise<number> {
+  const started = start().then(
+    () => undefined,
+    async (error: unknown) => {
+      if (shutdown.signal.aborted) return;
+      await shutdown.closeAfterFailedStart();
+      throw error;
     },
-    runtime.logger,
   );
+  await Promise.race([started, shutdown.stopped]);
+  return shutdown.stopped;
+}
+
+/** Start-up waits for Redis (services may start before it), saying so once, not per attempt. */
+async function waitForRedisLogged(runtime: Runtime, shutdown: ServiceShutdown, url: string): Promise<void> {
+  // Kept for the life of the process: outages after start-up are reported the same way.
+  logRedisOutages(runtime.logger, url);
+  await waitForRedis(url, { signal: shutdown.signal });
 }
 
 /** The operator endpoint port of `exorun up` when EXORUN_HTTP_PORT is unset (Prometheus exporter range). */

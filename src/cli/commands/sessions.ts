@@ -8,9 +8,8 @@ import type { TenantConfig } from '../../config/model.js';
 import { AppError } from '../../core/errors.js';
 import type { HttpTransport } from '../../core/ports.js';
 import { createHttpTransport } from '../../exchange/http-transport.js';
-import { createRedisConnection } from '../../queue/connection.js';
 import { simulatedEndpoints } from '../../worker/simulated-cloud.js';
-import { createRuntime, resolveRedis, type GlobalOptions, type Runtime } from '../runtime.js';
+import { connectRedis, createRuntime, type GlobalOptions, type Runtime } from '../runtime.js';
 import { connectToSimulator } from '../simulator-access.js';
 
 export interface LoginCommandOptions extends GlobalOptions {
@@ -116,8 +115,7 @@ async function delegatedTenant(runtime: Runtime, tenantName: string): Promise<Te
 }
 
 async function openStore(runtime: Runtime, secretKey: Buffer | undefined): Promise<{ store: SessionStore; close(): void }> {
-  const redis = await resolveRedis(runtime, { startIfMissing: false });
-  const connection = createRedisConnection(redis.url, 'client', 'exorun-cli');
+  const { connection } = await connectRedis(runtime, 'client', 'exorun-cli');
   return { store: createSessionStore({ redis: connection, prefix: runtime.env.EXORUN_PREFIX, secretKey }), close: () => connection.disconnect() };
 }
 

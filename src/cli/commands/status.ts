@@ -1,8 +1,7 @@
 import { loadConfigFile } from '../../config/load.js';
 import { createRedisTenantLimiter, type KeyState } from '../../limits/redis-limiter.js';
-import { createRedisConnection } from '../../queue/connection.js';
 import { queueCounts } from '../../queue/run-queue.js';
-import { createRuntime, resolveRedis, type GlobalOptions } from '../runtime.js';
+import { connectRedis, createRuntime, type GlobalOptions } from '../runtime.js';
 import { printTable } from './sessions.js';
 
 /**
@@ -11,8 +10,7 @@ import { printTable } from './sessions.js';
  */
 export async function statusCommand(options: GlobalOptions & { json?: boolean }): Promise<number> {
   const runtime = createRuntime(options, 'cli');
-  const redis = await resolveRedis(runtime, { startIfMissing: false });
-  const connection = createRedisConnection(redis.url, 'client', 'exorun-status');
+  const { connection } = await connectRedis(runtime, 'client', 'exorun-status');
   try {
     const prefix = runtime.env.EXORUN_PREFIX;
     const limiter = createRedisTenantLimiter({ redis: connection, prefix });

@@ -65,7 +65,7 @@ jobs:
     LEAK_PFX_PASSWORD: pfxPassword,
     LOG_LEVEL: 'trace',
   };
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await Promise.all(worker.map((child) => child.stop()));
@@ -157,5 +157,5 @@ describe('secrets stay secret', () => {
     // The trace logs did record the work, so the scan had something to read.
     expect(logs.join('\n')).toMatch(/run succeeded/);
     expect(redisDump).toMatch(/:auth:session:/);
-  }, 120_000);
+  }, 360_000);
 });

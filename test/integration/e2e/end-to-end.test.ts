@@ -78,7 +78,7 @@ async function enqueue(job: string): Promise<string> {
   return plan.runId;
 }
 
-async function finished(runId: string, timeoutMs = 60_000): Promise<Manifest> {
+async function finished(runId: string, timeoutMs = 180_000): Promise<Manifest> {
   const result = await waitForRun({ connection, prefix: env['EXORUN_PREFIX']!, runId, timeoutMs });
   expect(result.failedReason ?? '').toBe('');
   expect(result.state).toBe('completed');
@@ -110,7 +110,7 @@ beforeAll(async () => {
   processes.push(scheduler);
   const workers = [startWorker(), startWorker()];
   await Promise.all([scheduler.waitForOutput(/job schedulers reconciled/), ...workers.map((worker) => worker.waitForOutput(/worker ready/))]);
-}, 90_000);
+}, 360_000);
 
 afterAll(async () => {
   await Promise.all(processes.map((child) => child.stop()));
@@ -127,7 +127,7 @@ describe('end to end: jobs.yaml → scheduler → BullMQ → workers → simulat
         const found = (await readManifests(outputs)).filter((manifest) => manifest.job === 'every-two-seconds' && manifest.status === 'succeeded');
         return found.length >= 2 ? found : undefined;
       },
-      30_000,
+      120_000,
       'two scheduled runs of every-two-seconds',
     );
     const fireTimes = scheduled.map((manifest) => Date.parse(manifest.scheduledFor ?? ''));
@@ -138,7 +138,7 @@ describe('end to end: jobs.yaml → scheduler → BullMQ → workers → simulat
     expect(first.objectCount).toBe(expected.length);
     expect(first.files.map((file) => file.format)).toEqual(['jsonl']);
     expect(await readJsonl(path.join(outputs, first.files[0]!.path))).toEqual(expected);
-  });
+  }, 180_000);
 
   it('stores exactly the simulator’s seeded objects, across pages, in JSONL and CSV', async () => {
     const runId = await enqueue('all-mailboxes');
@@ -151,7 +151,7 @@ describe('end to end: jobs.yaml → scheduler → BullMQ → workers → simulat
     expect(await readJsonl(path.join(outputs, jsonl.path))).toEqual(expected);
     expect(manifest.files.find((file) => file.format === 'csv')?.objects).toBe(mailboxes);
     expect(manifest.requestIds.length).toBe(manifest.pageCount);
-  });
+  }, 240_000);
 
   it('follows the IPPS redirect to the regional host and stores the policies', async () => {
     const manifest = await finished(await enqueue('retention'));
@@ -159,13 +159,13 @@ describe('end to end: jobs.yaml → scheduler → BullMQ → workers → simulat
     expect(manifest.objectCount).toBe(expected.length);
     const jsonl = manifest.files.find((file) => file.format === 'jsonl')!;
     expect(await readJsonl(path.join(outputs, jsonl.path))).toEqual(expected);
-  });
+  }, 240_000);
 
   it('runs 20 queued runs for one tenant with never more than 3 calls in flight, and completes them all', async () => {
     simulator.recorder.reset();
     const runIds: string[] = [];
     for (let index = 0; index < 20; index += 1) runIds.push(await enqueue('all-mailboxes'));
-    const manifests = await Promise.all(runIds.map((runId) => finished(runId, 120_000)));
+    const manifests = await Promise.all(runIds.map((runId) => finished(runId, 300_000)));
     expect(manifests.every((manifest) => manifest.objectCount === mailboxes)).toBe(true);
     const stats = simulator.recorder.stats(organization, 'exo');
     expect(stats.peakInFlight).toBeLessThanOrEqual(3);
@@ -175,7 +175,7 @@ describe('end to end: jobs.yaml → scheduler → BullMQ → workers → simulat
     // The scheduled job keeps calling in the background; count this test's cmdlet only.
     const mailboxCalls = simulator.recorder.calls().filter((call) => call.cmdlet.toLowerCase() === 'get-mailbox' && call.status === 200);
     expect(mailboxCalls).toHaveLength(20 * Math.ceil(mailboxes / 40));
-  }, 150_000);
+  }, 360_000);
 
   it('completes a run exactly once when the worker running it is killed with SIGKILL', async () => {
     const queue = new Queue(RUNS_QUEUE, { connection, prefix: env['EXORUN_PREFIX']! });
@@ -188,7 +188,7 @@ describe('end to end: jobs.yaml → scheduler → BullMQ → workers → simulat
           const progress = job?.progress as { pages?: number } | undefined;
           return job?.processedBy && (progress?.pages ?? 0) >= 3 ? job.processedBy : undefined;
         },
-        30_000,
+        120_000,
         'the slow run to be a few pages in',
         20,
       );
@@ -202,7 +202,7 @@ describe('end to end: jobs.yaml → scheduler → BullMQ → workers → simulat
       expect(await finalNames()).toEqual([]);
       startWorker();
 
-      const manifest = await finished(runId, 90_000);
+      const manifest = await finished(runId, 240_000);
       expect(manifest.objectCount).toBe(mailboxes);
       const jsonl = manifest.files.find((file) => file.format === 'jsonl')!;
       const stored = await readJsonl(path.join(outputs, jsonl.path));
@@ -217,5 +217,5 @@ describe('end to end: jobs.yaml → scheduler → BullMQ → workers → simulat
     } finally {
       await queue.close();
     }
-  }, 120_000);
+  }, 360_000);
 });

@@ -54,12 +54,10 @@ jobs:
     for (let index = 0; index < 8; index += 1) busy.push(await harness.enqueue('busy-domains'));
     const quiet = await harness.enqueue('quiet-domains');
     await harness.startWorker({ concurrency: 4 });
-    const started = Date.now();
     const quietManifest = await harness.finished(quiet);
-    const quietDoneMs = Date.now() - started;
     const busyManifests = await Promise.all(busy.map((runId) => harness!.finished(runId)));
     // Eight 400 ms runs through one slot take 3.2 s or more; the quiet tenant did not wait for them.
-    expect(quietDoneMs).toBeLessThan(2_000);
+    // (Measured against the busy runs, not the clock: on a loaded machine everything is slower.)
     const lastBusyEnd = Math.max(...busyManifests.map((manifest) => Date.parse(manifest.endedAt)));
     expect(Date.parse(quietManifest.endedAt)).toBeLessThan(lastBusyEnd - 1_000);
   });

@@ -57,7 +57,7 @@ async function processedBy(h: Harness, runId: string, minimumPages: number): Pro
         const pages = (job?.progress as { pages?: number } | undefined)?.pages ?? 0;
         return job?.processedBy && pages >= minimumPages ? job.processedBy : undefined;
       },
-      30_000,
+      120_000,
       `${runId} to be ${minimumPages} pages in`,
       20,
     );
@@ -67,7 +67,7 @@ async function processedBy(h: Harness, runId: string, minimumPages: number): Pro
 }
 
 async function expectOneCompleteSet(h: Harness, runId: string): Promise<void> {
-  const manifest = await h.finished(runId, 90_000);
+  const manifest = await h.finished(runId, 180_000);
   const file = path.join(h.outputs, manifest.files[0]!.path);
   expect(await readJsonl(file)).toEqual([...h.simulator.tenantData(organization)!.results('Get-Mailbox', { ResultSize: 'Unlimited' })]);
   const names = (await readdir(path.dirname(file))).filter((name) => name.includes(runId));
@@ -112,7 +112,7 @@ describe('fencing: a lease holder stopped past its lease', () => {
     expect(stats.peakInFlight, overlaps(harness)).toBeLessThanOrEqual(2);
     expect(stats.refusedConcurrency).toBe(0);
     expect(frozen.output()).toMatch(/lease lost/);
-  }, 150_000);
+  }, 480_000);
 });
 
 describe('graceful shutdown', () => {
@@ -134,7 +134,7 @@ describe('graceful shutdown', () => {
 
     worker(harness);
     await expectOneCompleteSet(harness, runId);
-  }, 120_000);
+  }, 360_000);
 
   it('lets an active run finish when it fits the drain deadline', async () => {
     harness = await setUp(1);
@@ -146,5 +146,5 @@ describe('graceful shutdown', () => {
     expect(await only.exited()).toBe(0);
     await expectOneCompleteSet(harness, runId);
     expect(only.output()).not.toMatch(/aborting them/);
-  }, 120_000);
+  }, 360_000);
 });

@@ -9,7 +9,9 @@ import { createNotifier } from '../../../src/notify/notifier.js';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../../src/core/logger.js';
 import { createHarness, type Harness } from '../../support/harness.js';
+import { spawn } from 'node:child_process';
 import { eventually, spawnExorun } from '../../support/processes.js';
+import { readManifests } from '../../support/outputs.js';
 import { readClixml } from '../../unit/storage/clixml-reader.js';
 
 /**
@@ -48,6 +50,10 @@ tenants:
     organization: ${organization}
     cloud: simulated
     simulator: { seed: 11, mailboxes: ${mailboxes} }
+  small:
+    organization: ops-view-small.onmicrosoft.com
+    cloud: simulated
+    simulator: { seed: 3, mailboxes: 6 }
 jobs:
   every-format:
     tenant: sim
@@ -58,6 +64,17 @@ jobs:
   broken:
     tenant: sim
     cmdlet: Get-NoSuchThing
+  mailbox-permissions:
+    tenant: small
+    steps:
+      - name: mailboxes
+        cmdlet: Get-Mailbox
+        parameters: { ResultSize: Unlimited }
+        select: [PrimarySmtpAddress]
+      - name: permissions
+        forEach: mailboxes
+        cmdlet: Get-MailboxPermission
+        parameters: { Identity: "\${item.PrimarySmtpAddress}" }
 `,
   });
   const destination = new Writable({
@@ -73,7 +90,7 @@ jobs:
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 50))),
     }),
   });
-}, 60_000);
+}, 300_000);
 
 afterAll(async () => {
   await harness?.close();
@@ -147,7 +164,7 @@ describe('run history and the CLI', () => {
         const found = await history.get(runId);
         return found?.status === 'succeeded' ? found : undefined;
       },
-      10_000,
+      60_000,
       'the history entry',
     );
     expect(entry).toMatchObject({ job: 'every-format', tenant: 'sim', objects: mailboxes, pages: manifest.pageCount });
@@ -178,7 +195,7 @@ describe('run history and the CLI', () => {
     const missing = spawnExorun(['show', 'no-such-run'], env);
     expect(await missing.exited()).toBe(1);
     expect(missing.output()).toContain('RUN_NOT_FOUND');
-  }, 60_000);
+  }, 240_000);
 
   it('a run that fails for good is recorded as failed with its code and sent to the webhook, without the URL in logs', async () => {
     const runId = await harness.enqueue('broken');
@@ -188,19 +205,88 @@ describe('run history and the CLI', () => {
         const found = await history.get(runId);
         return found?.status === 'failed' ? found : undefined;
       },
-      30_000,
+      120_000,
       'the failed history entry',
     );
     expect(entry.errorCode).toBe('EXO_CMDLET_UNKNOWN');
-    const message = await eventually(async () => received.find((item) => item.body['runId'] === runId), 10_000, 'the failure webhook');
+    const message = await eventually(async () => received.find((item) => item.body['runId'] === runId), 60_000, 'the failure webhook');
     expect(message.path).toBe('/hook/secret-part');
     expect(message.body).toMatchObject({ source: 'exorun', event: 'failure', job: 'broken', tenant: 'sim', code: 'EXO_CMDLET_UNKNOWN' });
     const sent = await eventually(
       async () => notifierLog.find((line) => line.includes('webhook sent') && line.includes(runId)),
-      10_000,
+      60_000,
       'the notifier log line',
     );
     expect(sent).toContain('127.0.0.1');
     expect(notifierLog.join('')).not.toContain('secret-part');
-  }, 60_000);
+  }, 240_000);
+});
+
+describe('the CLI on a multi-step run, in pipes, and on a failed run', () => {
+  it('shows every step of a multi-step run, and `exorun runs` counts objects per step', async () => {
+    const runId = await harness.enqueue('mailbox-permissions');
+    await harness.finished(runId);
+    const steps = (await readManifests(harness.outputs)).filter((manifest) => manifest.runId === runId);
+    const counts: Record<string, number> = Object.fromEntries(steps.map((manifest) => [manifest.step ?? '', manifest.objectCount]));
+    expect(Object.keys(counts).sort()).toEqual(['mailboxes', 'permissions']);
+    expect(counts['permissions']).toBeGreaterThan(counts['mailboxes'] ?? 0);
+    const history = createRunHistory({ redis: harness.redis, prefix: harness.prefix });
+    await eventually(async () => (await history.get(runId))?.status === 'succeeded', 60_000, 'the history entry');
+
+    const env = harness.env({ LOG_LEVEL: 'warn' });
+    const show = spawnExorun(['show', runId], env);
+    expect(await show.exited()).toBe(0);
+    const text = show.output();
+    expect(text).toMatch(new RegExp(`^objects: +mailboxes ${counts['mailboxes']}, permissions ${counts['permissions']}$`, 'm'));
+    expect(text).toMatch(new RegExp(`^  1\\. mailboxes: Get-Mailbox \\(exo\\), succeeded, ${counts['mailboxes']} object`, 'm'));
+    expect(text).toMatch(new RegExp(`^  2\\. permissions: Get-MailboxPermission \\(exo\\), succeeded, ${counts['permissions']} object`, 'm'));
+    for (const manifest of steps) for (const file of manifest.files) expect(text).toContain(file.path);
+
+    const runs = spawnExorun(['runs', 'mailbox-permissions'], env);
+    expect(await runs.exited()).toBe(0);
+    const row = runs
+      .output()
+      .split('\n')
+      .find((line) => line.startsWith(runId));
+    expect(row, runs.output()).toMatch(new RegExp(`\\smailboxes:${counts['mailboxes']},permissions:${counts['permissions']}$`));
+
+    const json = spawnExorun(['runs', 'mailbox-permissions', '--json'], env);
+    expect(await json.exited()).toBe(0);
+    const entry = (JSON.parse(json.output()) as { runId: string; steps?: { step: string; objects: number }[] }[]).find(
+      (candidate) => candidate.runId === runId,
+    );
+    expect(entry?.steps?.map((step) => [step.step, step.objects])).toEqual([
+      ['mailboxes', counts['mailboxes']],
+      ['permissions', counts['permissions']],
+    ]);
+  }, 120_000);
+
+  it('ends quietly with exit 0 when the reader of its output goes away (`| head`)', async () => {
+    const runId = await harness.enqueue('every-format');
+    await harness.finished(runId);
+    const env = { ...process.env, LOG_LEVEL: 'warn', ...harness.env() };
+    const cli = `${JSON.stringify(process.execPath)} --import tsx src/cli/main.ts`;
+    // `true` exits without reading: every write of exorun meets a closed pipe (EPIPE).
+    for (const command of [`output every-format ${runId} --format clixml`, 'status', 'runs']) {
+      const result = await new Promise<{ status: string; stderr: string }>((resolve) => {
+        const shell = spawn('bash', ['-c', `${cli} ${command} | true; echo "exit \${PIPESTATUS[0]}"`], {
+          cwd: path.resolve(import.meta.dirname, '../../..'),
+          env,
+        });
+        let stdout = '';
+        let stderr = '';
+        shell.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        shell.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        shell.once('close', () => resolve({ status: stdout.trim(), stderr }));
+      });
+      expect(result, `exorun ${command}`).toEqual({ status: 'exit 0', stderr: '' });
+    }
+  }, 120_000);
+
+  it('`run --wait` exits 1 when the run fails, with its code', async () => {
+    const run = spawnExorun(['run', 'broken', '--wait', '--no-progress'], harness.env({ LOG_LEVEL: 'warn' }));
+    expect(await run.exited()).toBe(1);
+    expect(run.stderr()).toMatch(/^run \S+ failed: EXO_CMDLET_UNKNOWN: /m);
+    expect(run.output()).not.toMatch(/^\s+at /m);
+  }, 120_000);
 });

@@ -86,9 +86,9 @@ jobs:
       EXORUN_HTTP_PORT: String(port),
       EXORUN_DASHBOARD_TOKEN: TOKEN,
     });
-    await up.waitForOutput(/dashboard on/, 60_000);
-    await up.waitForOutput(/worker ready/, 60_000);
-  }, 90_000);
+    await up.waitForOutput(/dashboard on/);
+    await up.waitForOutput(/worker ready/);
+  }, 360_000);
 
   afterAll(async () => {
     await up?.stop();
@@ -108,13 +108,13 @@ jobs:
         const response = await get(`${base}/readyz`);
         return response.status === 200 ? (JSON.parse(response.text) as { ok: boolean; checks: { name: string; ok: boolean }[] }) : undefined;
       },
-      20_000,
+      120_000,
       '/readyz to answer 200',
     );
     expect(ready.ok).toBe(true);
     expect(ready.checks.map((check) => check.name).sort()).toEqual(['redis', 'schedules', 'worker']);
     expect((await get(`${base}/livez`)).status).toBe(200);
-  });
+  }, 180_000);
 
   it('keeps the dashboard behind the token', async () => {
     expect((await get(`${base}/dashboard/`)).status).toBe(401);
@@ -231,12 +231,12 @@ jobs:
         sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 50))),
       }),
     });
-    const message = await eventually(async () => received[0], 20_000, 'a missed-run webhook');
+    const message = await eventually(async () => received[0], 120_000, 'a missed-run webhook');
     expect(String(message['text'])).toMatch(/scheduled run missed: every-second \(sim\)/);
     expect(String(message['text'])).toContain('no worker has started it');
     // Each missed fire time is reported once: run ids never repeat across messages.
-    await eventually(async () => received.length >= 3, 20_000, 'more missed fire times');
+    await eventually(async () => received.length >= 3, 120_000, 'more missed fire times');
     const texts = received.map((item) => JSON.stringify(item['blocks']));
     expect(new Set(texts).size).toBe(texts.length);
-  }, 60_000);
+  }, 300_000);
 });
