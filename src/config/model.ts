@@ -1,4 +1,5 @@
 import type { CloudName, OutputFormat, SecretRef, ServiceName } from '../core/ports.js';
+import type { RunStep } from '../core/run-plan.js';
 import type { OperatorJobSettings } from './operator.js';
 import type { ConfigProblem } from './problems.js';
 
@@ -117,19 +118,16 @@ export interface JobConfig extends OperatorJobSettings {
 }
 
 /** One cmdlet of a job, with the job's defaults applied. */
-export interface StepConfig {
-  readonly name: string;
-  readonly service: ServiceName;
-  readonly cmdlet: string;
-  /** As written: strings may hold `${…}` templates, resolved per run (and per item). */
-  readonly parameters: Readonly<Record<string, unknown>>;
-  readonly select?: readonly string[];
-  /** Name of an earlier step whose objects this step iterates over. */
-  readonly forEach?: string;
-  /** Always includes jsonl when a later step iterates over this one (forEach streams that file). */
-  readonly formats: readonly OutputFormat[];
-  readonly pageSize: number;
-}
+/**
+ * One cmdlet of a job, with the job's defaults applied: exactly a run plan's step (the one
+ * definition, src/core/run-plan.ts), read-only. Strings in `parameters` may hold `${…}` templates,
+ * resolved per run (and per item); `formats` always includes jsonl when a later step iterates over
+ * this one (forEach streams that file).
+ */
+export type StepConfig = DeepReadonly<RunStep>;
+
+/** Read-only all the way down (configuration objects are frozen). */
+type DeepReadonly<T> = T extends (infer Item)[] ? readonly DeepReadonly<Item>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
 
 export type ItemFailureLimit = { readonly count: number } | { readonly percent: number };
 

@@ -32,7 +32,7 @@ export function normalizeConfig(file: JobsFile, absolutePath: string, warnings: 
   const baseDir = path.dirname(absolutePath);
   const defaults = file.defaults ?? {};
   const defaultOutputDir = path.resolve(baseDir, defaults.output?.directory ?? './outputs');
-  const defaultFormats = (defaults.output?.formats ?? DEFAULT_OUTPUT_FORMATS) as readonly OutputFormat[];
+  const defaultFormats = defaults.output?.formats ?? DEFAULT_OUTPUT_FORMATS;
 
   const tenants: Record<string, TenantConfig> = {};
   for (const [name, tenant] of Object.entries(file.tenants)) {
@@ -140,17 +140,17 @@ function normalizeJob(
     tenantGroups: Readonly<Record<string, readonly string[]>>;
   },
 ): Omit<JobConfig, keyof OperatorJobSettings> {
-  const formats = (job.output?.formats ?? defaults.formats) as readonly OutputFormat[];
+  const formats = job.output?.formats ?? defaults.formats;
   const pageSize = job.pageSize ?? defaults.pageSize;
   // A job written with cmdlet: is a one-step job; the step is named after the cmdlet for logs.
   const written = job.steps ?? [{ name: job.cmdlet ?? '', cmdlet: job.cmdlet ?? '', service: job.service, parameters: job.parameters, select: job.select }];
   const forEachSources = new Set(written.map((step) => ('forEach' in step ? step.forEach : undefined)).filter((source) => source !== undefined));
   const steps: StepConfig[] = written.map((step) => {
-    const stepFormats = ('output' in step ? step.output?.formats : undefined) as readonly OutputFormat[] | undefined;
+    const stepFormats = 'output' in step ? step.output?.formats : undefined;
     const ownFormats = stepFormats ?? formats;
     return {
       name: step.name,
-      service: (step.service ?? 'exo') as ServiceName,
+      service: step.service ?? 'exo',
       cmdlet: step.cmdlet,
       parameters: step.parameters ?? {},
       ...(step.select === undefined ? {} : { select: step.select }),

@@ -40,8 +40,8 @@ const duration = z.union([z.string(), z.number()]).refine((value) => parseDurati
 /** A duration that must be longer than zero (a zero timeout would abort every run at once). */
 const positiveDuration = duration.refine((value) => (parseDurationMs(value) ?? 0) > 0, { message: 'must be longer than 0 (e.g. 30s, 5m, 2h)' });
 
-const serviceName = z.enum(SERVICE_NAMES as [string, ...string[]]);
-const outputFormat = z.enum(OUTPUT_FORMATS as [string, ...string[]]);
+const serviceName = z.enum(SERVICE_NAMES);
+const outputFormat = z.enum(OUTPUT_FORMATS);
 
 const slotLimit = z.number().int().min(1).max(50);
 

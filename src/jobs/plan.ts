@@ -1,49 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ExorunConfig, JobConfig } from '../config/model.js';
 import { AppError } from '../core/errors.js';
-import type { ItemFailureLimit, OverlapPolicy } from '../config/model.js';
-import type { OutputFormat, ServiceName } from '../core/ports.js';
+import type { RunDefinition, RunPlan } from '../core/run-plan.js';
 import { compactUtc } from '../core/time.js';
 
-/** One cmdlet of a run, as the queue carries it (parameters still hold their `${…}` templates). */
-export interface RunStepDefinition {
-  name: string;
-  service: ServiceName;
-  cmdlet: string;
-  parameters: Record<string, unknown>;
-  select?: string[];
-  forEach?: string;
-  formats: OutputFormat[];
-  pageSize: number;
-}
-
-/** What a run executes: the parts of a job definition that do not depend on the machine. */
-export interface RunDefinition {
-  steps: RunStepDefinition[];
-  namedSteps: boolean;
-  timeoutMs: number;
-  timezone: string;
-  allowWrite: boolean;
-  maxItemFailures: ItemFailureLimit;
-  initialWindowMs?: number;
-  overlap: OverlapPolicy;
-  retry: { attempts: number; backoffMs: number };
-  /** CSV writer settings (byte order mark, flattening), when the job sets any. */
-  csv?: { bom?: boolean; flatten?: boolean };
-}
-
-/** A run ready to be queued (the queue's payload version 2 has exactly this shape). */
-export interface RunPlan {
-  v: 2;
-  runId: string;
-  job: string;
-  tenant: string;
-  trigger: 'schedule' | 'manual';
-  scheduledFor?: string;
-  requestedAt: string;
-  definition: RunDefinition;
-  definitionHash: string;
-}
+export type { RunDefinition, RunPlan, RunStep } from '../core/run-plan.js';
 
 export function definitionOf(job: JobConfig): RunDefinition {
   return {

@@ -1,5 +1,5 @@
 import { AppError, isAppError } from '../core/errors.js';
-import type { Lease, LeaseKey, ServiceName, TenantLimiter } from '../core/ports.js';
+import type { Lease, LeaseKey, RunSlots, ServiceName, SlotHold, TenantLimiter } from '../core/ports.js';
 import { monotonicClock, type MonotonicClock } from './clock.js';
 
 export interface RunSlotsOptions {
@@ -19,58 +19,6 @@ export interface RunSlotsOptions {
   /** A forEach step asks for one more slot at most this often. Default 250 ms. */
   extraAskIntervalMs?: number;
   clock?: MonotonicClock;
-}
-
-export interface HoldOptions {
-  signal?: AbortSignal;
-  /**
-   * Longest wait in this process for a slot of the service (0: ask once). The run holds no slot
-   * while it waits. `Infinity` waits until the signal aborts.
-   */
-  maxWaitMs: number;
-  /**
-   * When the run is further back in line than the key's limit — its slot is not due within one
-   * slot hold — return at once instead of waiting in process, so the run can wait in the queue and
-   * free its worker. A run near the front waits in process and gets the slot the moment it frees.
-   */
-  queueIfBehind?: boolean;
-}
-
-export type SlotHold =
-  | { held: true; lease: Lease }
-  | {
-      held: false;
-      /** When it is worth asking again, in ms from now. */
-      retryAfterMs: number;
-      /** 0-based place in line. */
-      position: number;
-    };
-
-/**
- * The slots one attempt of a run holds: its current slot, which serves its sequential requests and
- * is the request gate the exchange client asks, plus short-lived extra slots of the same key for
- * forEach lanes. The run logic sees only this.
- */
-export interface RunSlots {
-  /** The current slot; undefined before the first `holdFor` and after it was given back. */
-  readonly current: Lease | undefined;
-  /**
-   * Makes the current slot one of `service`: kept when it already is; otherwise every slot held is
-   * given back first (a run never waits while holding a slot), then one of `service` is asked for
-   * and, as the options allow, waited for. Rejects with LIMIT_LEASE_LOST when a slot given back
-   * turns out to have been lost (what was sent on it is not trusted), or when the current one is
-   * lost; REDIS_UNAVAILABLE; the signal's reason.
-   */
-  holdFor(service: ServiceName, options: HoldOptions): Promise<SlotHold>;
-  /**
-   * One more slot of the current key for a forEach lane, only when free for nobody else; asked at
-   * most every `extraAskIntervalMs` and never beyond the key's limit. Undefined when not granted.
-   */
-  tryExtra(): Promise<Lease | undefined>;
-  /** Gives one slot back; true when it was still held (the fencing check before a commit). */
-  release(lease: Lease): Promise<boolean>;
-  /** Gives every slot back; true when all were still held. */
-  releaseAll(): Promise<boolean>;
 }
 
 const DEFAULT_EXTRA_ASK_INTERVAL_MS = 250;

@@ -26,7 +26,10 @@ export interface RunHistoryEntry {
   durationMs?: number;
   attempt?: number;
   pages?: number;
+  /** Objects of all steps together; `steps` has them per step. */
   objects?: number;
+  /** A multi-step run's objects per step, in step order (mailboxes and their permissions are not one count). */
+  steps?: { name: string; objects: number }[];
   warnings?: number;
   /** Output root and files relative to it (data files, then the manifest). */
   outputRoot?: string;

@@ -5,7 +5,7 @@ import type { Logger } from '../core/logger.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { RunHistory, RunHistoryEntry } from '../queue/run-history.js';
 import { readManifest } from '../storage/index.js';
-import type { RunSummary } from './run-processor.js';
+import type { RunSummary } from './run/index.js';
 
 /**
  * Turns the BullMQ worker's events into run history and notifications, so the run processor
@@ -92,6 +92,7 @@ export function attachRunEvents(options: RunEventsOptions): RunEvents {
             durationMs: result.durationMs,
             pages: result.pageCount,
             objects: result.objectCount,
+            ...(result.steps.length > 1 ? { steps: result.steps } : {}),
             warnings: result.warnings,
             outputRoot: result.outputRoot,
             files: result.files,

@@ -55,6 +55,8 @@ interface StepCount {
  * meaningless number. Single-step runs keep the plain count (undefined here).
  */
 async function stepCountsOf(entry: RunHistoryEntry): Promise<StepCount[] | undefined> {
+  // The worker records the counts per step; older entries only name the manifests, read here.
+  if (entry.steps !== undefined && entry.steps.length > 1) return entry.steps.map((step) => ({ step: step.name, objects: step.objects }));
   const manifests = stepManifestFiles(entry);
   if (manifests.length < 2) return undefined;
   return Promise.all(

@@ -10,7 +10,7 @@ import { createRunQueue, waitForRun } from '../../queue/run-queue.js';
 import { createRunWindowStore } from '../../queue/run-windows.js';
 import { listRuns, readManifest } from '../../storage/index.js';
 import { readJsonlObjects } from '../../storage/index.js';
-import type { RunSummary } from '../../worker/run-processor.js';
+import type { RunSummary } from '../../worker/run/index.js';
 import { watchRunProgress } from '../../queue/run-progress.js';
 import { createProgressReporter } from '../progress-line.js';
 import { EXIT } from '../exit-codes.js';

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Manifest } from '../../../src/storage/index.js';
 import { planRun, planRuns } from '../../../src/jobs/plan.js';
 import { waitForRun } from '../../../src/queue/run-queue.js';
-import type { RunSummary } from '../../../src/worker/run-processor.js';
+import type { RunSummary } from '../../../src/worker/run/index.js';
 import { createHarness, type Harness } from '../../support/harness.js';
 import { readJsonl, readManifests } from '../../support/outputs.js';
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppError } from '../../../src/core/errors.js';
-import type { AcquireRequest, AcquireResult, Lease, LeaseKey, TenantLimiter, WaitForSlotOptions } from '../../../src/core/ports.js';
-import { createRunSlots, type RunSlots } from '../../../src/limits/run-slots.js';
+import type { AcquireRequest, AcquireResult, Lease, LeaseKey, RunSlots, TenantLimiter, WaitForSlotOptions } from '../../../src/core/ports.js';
+import { createRunSlots } from '../../../src/limits/run-slots.js';
 
 const tenant = 'contoso.onmicrosoft.com';
 
