@@ -137,10 +137,12 @@ export class FakeExchange implements ExchangeClient {
     this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
     try {
       if (answer === 'hang') {
+        // Waits until aborted, like a request the service never answers.
+        const signal = options.signal ?? new AbortController().signal;
         await new Promise((_, reject) => {
-          const signal = options.signal;
-          if (signal?.aborted) reject(signal.reason);
-          signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+          const fail = (): void => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+          if (signal.aborted) fail();
+          signal.addEventListener('abort', fail, { once: true });
         });
         return;
       }
