@@ -21,7 +21,7 @@ export interface EndpointOverrides {
  * keeps that service's audience (webmail.apps.mil → outlook-dod.office365.us), any other host is its
  * own audience; an explicit resource override wins.
  */
-export function resolveEndpoints(cloud: Exclude<CloudName, 'simulated'>, overrides: EndpointOverrides = {}): CloudEndpoints {
+export function resolveEndpoints(cloud: CloudName, overrides: EndpointOverrides = {}): CloudEndpoints {
   const base = cloudEndpoints(cloud);
   return {
     ...base,

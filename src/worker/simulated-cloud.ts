@@ -2,10 +2,12 @@ import { rm } from 'node:fs/promises';
 import type { TenantConfig } from '../config/model.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { credentialFromPem, type CertificateCredential } from '../auth/certificate.js';
 import type { CloudEndpoints, HttpTransport } from '../core/ports.js';
 import { createHttpTransport } from '../exchange/http-transport.js';
 import { startSimulator, type RunningSimulator, type SimulatedTenantCredentials, type SimulatedTenantRequest } from './simulator-package.js';
 import { readSimulatorState, writeSimulatorState, type SimulatorState } from './simulator-state.js';
+import type { TenantReach } from './tenant-sessions.js';
 
 /** The real services' token audiences: the simulator checks them exactly as Entra and EXO do. */
 const EXO_RESOURCE = 'https://outlook.office365.com';
@@ -26,6 +28,12 @@ export interface SimulatedCloud {
    * of jobs.yaml, so file-based credentials work exactly as against a real tenant.
    */
   provision(tenant: TenantConfig, certificatePem?: string): Promise<SimulatedTenantAccess>;
+  /**
+   * The tenant's reach for the worker's sessions (the `simulated` entry of its clouds): the
+   * simulator's endpoints, a transport that trusts its CA, the provisioned tenant id and — when
+   * jobs.yaml names no credentials — the generated app certificate.
+   */
+  reach(tenant: TenantConfig, certificate: CertificateCredential | undefined): Promise<TenantReach>;
   /** The in-process simulator, when this process started one. */
   readonly local: RunningSimulator | undefined;
   close(): Promise<void>;
@@ -100,17 +108,31 @@ export function createSimulatedCloud(options: SimulatedCloudOptions): SimulatedC
     return { endpoints: simulatedEndpoints(state.urls), provisioned: result, transport };
   }
 
+  function provision(tenant: TenantConfig, certificatePem: string | undefined): Promise<SimulatedTenantAccess> {
+    const key = `${tenant.organization}|${certificatePem ?? ''}`;
+    let access = provisioned.get(key);
+    if (!access) {
+      access = provisionTenant(tenant, certificatePem);
+      // A failed provisioning is not cached: the next run tries again.
+      access.catch(() => provisioned.delete(key));
+      provisioned.set(key, access);
+    }
+    return access;
+  }
+
   return {
-    provision(tenant, certificatePem) {
-      const key = `${tenant.organization}|${certificatePem ?? ''}`;
-      let access = provisioned.get(key);
-      if (!access) {
-        access = provisionTenant(tenant, certificatePem);
-        // A failed provisioning is not cached: the next run tries again.
-        access.catch(() => provisioned.delete(key));
-        provisioned.set(key, access);
-      }
-      return access;
+    provision,
+    async reach(tenant, certificate) {
+      const access = await provision(tenant, certificate?.certificatePem);
+      return {
+        endpoints: access.endpoints,
+        transport: access.transport,
+        tenantId: tenant.tenantId ?? access.provisioned.tenantId,
+        credential: {
+          clientId: access.provisioned.clientId,
+          credential: credentialFromPem(access.provisioned.certificatePem, access.provisioned.privateKeyPem),
+        },
+      };
     },
     get local() {
       return local;

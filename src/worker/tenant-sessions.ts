@@ -1,4 +1,4 @@
-import { CERTIFICATE_WARNING_MS, credentialFromPem, loadCertificateCredential, type CertificateCredential } from '../auth/certificate.js';
+import { CERTIFICATE_WARNING_MS, loadCertificateCredential, type CertificateCredential } from '../auth/certificate.js';
 import { createCertificateTokenProvider } from '../auth/certificate-token-provider.js';
 import { createDelegatedTokenProvider } from '../auth/delegated-token-provider.js';
 import { resolveEndpoints, resolveTenantId } from '../auth/endpoints.js';
@@ -6,9 +6,8 @@ import { readSecret } from '../auth/secrets.js';
 import type { SessionStore } from '../auth/session-store.js';
 import type { CertificateAuthConfig, TenantConfig } from '../config/model.js';
 import type { Logger } from '../core/logger.js';
-import type { CloudEndpoints, ExchangeClient, HttpTransport, TokenProvider } from '../core/ports.js';
+import type { CloudEndpoints, CloudName, ExchangeClient, HttpTransport, TokenProvider } from '../core/ports.js';
 import { createExchangeClient, type ExchangeClientOptions } from '../exchange/exchange-client.js';
-import type { SimulatedCloud } from './simulated-cloud.js';
 
 /** Everything a run needs to talk to one tenant. Built once per tenant and process, then reused. */
 export interface TenantSession {
@@ -26,7 +25,13 @@ export interface TenantSessions {
 export interface TenantSessionsOptions {
   /** The process transport (system trust store) for real clouds. */
   transport: HttpTransport;
-  simulated: SimulatedCloud;
+  /**
+   * Clouds whose endpoints are not in the cloud table but come from somewhere at run time (the
+   * built-in simulator, `cloud: simulated`): each resolves to endpoints, a transport that trusts
+   * its CA, the tenant id and, when jobs.yaml gives no auth, credentials. Everything after that —
+   * sign-in, host trust, retries, limits — is the same as for a Microsoft cloud.
+   */
+  clouds?: Partial<Record<CloudName, ReachResolver>>;
   /** Encrypted delegated sessions in Redis (those `exorun login` created). */
   sessions: SessionStore;
   logger: Logger;
@@ -38,13 +43,16 @@ export interface TenantSessionsOptions {
 export type ThrottleEvent = Parameters<NonNullable<ExchangeClientOptions['onThrottle']>>[0];
 
 /** Where and how a tenant is reached, before any token is asked for. */
-interface Reach {
+export interface TenantReach {
   endpoints: CloudEndpoints;
   transport: HttpTransport;
   tenantId: string;
-  /** Credential of a simulated tenant without auth in jobs.yaml. */
-  provisionedCredential?: { clientId: string; credential: CertificateCredential };
+  /** App credentials to sign in with when jobs.yaml gives none (a simulated tenant). */
+  credential?: { clientId: string; credential: CertificateCredential };
 }
+
+/** Resolves a tenant's reach; `certificate` is the one jobs.yaml names, if any. */
+export type ReachResolver = (tenant: TenantConfig, certificate: CertificateCredential | undefined) => Promise<TenantReach>;
 
 /**
  * Builds and caches per-tenant sessions: credentials read once, one token cache and one exchange
@@ -54,19 +62,8 @@ interface Reach {
 export function createTenantSessions(options: TenantSessionsOptions): TenantSessions {
   const sessions = new Map<string, Promise<TenantSession>>();
 
-  async function reach(tenant: TenantConfig, certificate: CertificateCredential | undefined): Promise<Reach> {
-    if (tenant.cloud === 'simulated') {
-      const access = await options.simulated.provision(tenant, certificate?.certificatePem);
-      return {
-        endpoints: access.endpoints,
-        transport: access.transport,
-        tenantId: tenant.tenantId ?? access.provisioned.tenantId,
-        provisionedCredential: {
-          clientId: access.provisioned.clientId,
-          credential: credentialFromPem(access.provisioned.certificatePem, access.provisioned.privateKeyPem),
-        },
-      };
-    }
+  /** A Microsoft cloud's tenant: the cloud table with the tenant's overrides, the process transport. */
+  async function reachMicrosoftCloud(tenant: TenantConfig): Promise<TenantReach> {
     const endpoints = resolveEndpoints(tenant.cloud, tenant.overrides);
     const tenantId = tenant.tenantId ?? (await resolveTenantId(endpoints.authorityHost, tenant.organization, options.transport));
     return { endpoints, transport: options.transport, tenantId };
@@ -76,7 +73,8 @@ export function createTenantSessions(options: TenantSessionsOptions): TenantSess
     const logger = options.logger.child({ tenant: tenant.name });
     const auth = tenant.auth;
     const certificate = auth?.type === 'certificate' ? await loadCertificate(auth, tenant, logger) : undefined;
-    const { endpoints, transport, tenantId, provisionedCredential } = await reach(tenant, certificate);
+    const resolve = options.clouds?.[tenant.cloud] ?? reachMicrosoftCloud;
+    const { endpoints, transport, tenantId, credential: provisionedCredential } = await resolve(tenant, certificate);
     const common = { authorityHost: endpoints.authorityHost, tenant: tenantId, transport, logger };
 
     let tokens: TokenProvider;

@@ -119,7 +119,7 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     config: options.config,
     sessions: createTenantSessions({
       transport,
-      simulated,
+      clouds: { simulated: (tenant, certificate) => simulated.reach(tenant, certificate) },
       sessions: createSessionStore({ redis: client, prefix: options.prefix, secretKey: options.secretKey }),
       logger,
       // Throttling is counted here; the run's request gate holds the tenant back in every worker.
