@@ -37,8 +37,8 @@ export interface SimulatorFaults {
   gatewayErrorRate?: number;
   /** Retry-After value to send, seconds; fractional values are written as such ("0.5"). Default 1. */
   retryAfterSec?: number;
-  /** How Retry-After is written: 'seconds' (default) | 'http-date'. */
-  retryAfterFormat?: 'seconds' | 'http-date';
+  /** How Retry-After is written: 'seconds' (default) | 'http-date' | 'mixed' (whole seconds, fractional seconds and HTTP dates in turn). */
+  retryAfterFormat?: 'seconds' | 'http-date' | 'mixed';
   /** PRNG seed for fault decisions (deterministic). */
   seed?: number;
 }

@@ -211,6 +211,8 @@ describe('faults', () => {
     expect(retryAfter({ retryAfterSec: 0.5 }, 10_000)).toEqual({ value: '0.5', untilMs: 10_500 });
     expect(retryAfter({ retryAfterSec: 2.25 }, 0)).toEqual({ value: '2.25', untilMs: 2250 });
     expect(retryAfter({}, 0)).toEqual({ value: '1', untilMs: 1000 });
+    const mixed = [0, 1, 2, 3].map((sequence) => retryAfter({ retryAfterSec: 1, retryAfterFormat: 'mixed' }, Date.UTC(2026, 0, 1), sequence).value);
+    expect(mixed).toEqual(['1', '1.25', 'Thu, 01 Jan 2026 00:00:01 GMT', '1']);
     const date = retryAfter({ retryAfterSec: 2, retryAfterFormat: 'http-date' }, Date.UTC(2026, 0, 1, 0, 0, 0, 300));
     expect(date.value).toBe('Thu, 01 Jan 2026 00:00:03 GMT');
     expect(date.untilMs).toBe(Date.UTC(2026, 0, 1, 0, 0, 3));

@@ -57,13 +57,22 @@ export function createFaultInjector(): FaultInjector {
 }
 
 /** The Retry-After header value and the instant it points at. */
-export function retryAfter(faults: SimulatorFaults, nowMs: number): { value: string; untilMs: number } {
+export function retryAfter(faults: SimulatorFaults, nowMs: number, sequence = 0): { value: string; untilMs: number } {
   const seconds = faults.retryAfterSec ?? 1;
-  if (faults.retryAfterFormat === 'http-date') {
+  const format = faults.retryAfterFormat === 'mixed' ? MIXED_FORMATS[sequence % MIXED_FORMATS.length] : (faults.retryAfterFormat ?? 'seconds');
+  if (format === 'http-date') {
     // HTTP dates have whole seconds; round up so a client never retries early by obeying it.
     const untilMs = Math.ceil((nowMs + seconds * 1000) / 1000) * 1000;
     return { value: new Date(untilMs).toUTCString(), untilMs };
   }
+  if (format === 'fractional') {
+    // The module parses Retry-After as a double: a quarter second more, written as a fraction.
+    const fractional = Math.floor(seconds) + 0.25;
+    return { value: String(fractional), untilMs: nowMs + fractional * 1000 };
+  }
   // String(0.5) is "0.5": fractional delays stay fractional, as the module parses a double.
   return { value: String(seconds), untilMs: nowMs + seconds * 1000 };
 }
+
+/** `retryAfterFormat: 'mixed'` takes these in turn: whole seconds, fractional seconds, an HTTP date. */
+const MIXED_FORMATS = ['seconds', 'fractional', 'http-date'] as const;

@@ -160,7 +160,7 @@ function faultResponse(
       return gatewayErrorResponse(fault.occurrence);
     case 'throttle':
     case 'unavailable': {
-      const after = retryAfter(settings.faults, deps.now());
+      const after = retryAfter(settings.faults, deps.now(), fault.occurrence);
       if (tenant) deps.recorder.noteRetryAfter(tenant.tenantId, service, after.untilMs);
       if (fault.kind === 'throttle') call.mark('throttled');
       return fault.kind === 'throttle' ? throttledResponse(after.value) : unavailableResponse(after.value);
