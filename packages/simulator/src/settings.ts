@@ -79,8 +79,9 @@ function parseFaults(value: unknown): SimulatorFaults {
   if (record['seed'] !== undefined) faults.seed = number('faults.seed', record['seed'], -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   const format = record['retryAfterFormat'];
   if (format !== undefined) {
-    if (format !== 'seconds' && format !== 'http-date' && format !== 'mixed')
+    if (format !== 'seconds' && format !== 'http-date' && format !== 'mixed') {
       throw new Error("faults.retryAfterFormat must be 'seconds', 'http-date' or 'mixed'");
+    }
     faults.retryAfterFormat = format;
   }
   return faults;
