@@ -29,9 +29,27 @@ module.exports = {
     {
       name: 'no-circular',
       severity: 'error',
-      comment: 'Circular imports make start-up order and mocking fragile.',
+      comment: 'Circular imports make start-up order and mocking fragile; type-only imports count too.',
       from: {},
-      to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
+      to: { circular: true },
+    },
+    {
+      // A folder's index.ts is its public surface: other folders import what it exports, never
+      // a module behind it. (A subfolder with its own index, such as worker/run, is a folder too;
+      // a subfolder may import its parent's modules directly.)
+      name: 'no-deep-imports',
+      severity: 'error',
+      comment: 'Import another folder through its index.ts.',
+      from: { path: '^src/([^/]+)/' },
+      // A dynamic import() may load one module lazily (the dashboard, only when it is enabled).
+      to: { path: '^src/', pathNot: ['^src/$1/', '^src/[^/]+/index\\.ts$'], dependencyTypesNot: ['dynamic-import'] },
+    },
+    {
+      name: 'no-deep-imports-into-worker-run',
+      severity: 'error',
+      comment: 'Import src/worker/run through its index.ts.',
+      from: { path: '^src/', pathNot: '^src/worker/run/' },
+      to: { path: '^src/worker/run/', pathNot: '^src/worker/run/index\\.ts$' },
     },
     {
       name: 'core-imports-nothing-internal',

@@ -1,7 +1,7 @@
 import { ConfidentialClientApplication, type AuthenticationResult } from '@azure/msal-node';
 import { knownAuthoritiesFor } from './authority.js';
-import type { Logger } from '../core/logger.js';
-import type { AccessToken, HttpTransport, TokenProvider, TokenRequest } from '../core/ports.js';
+import type { Logger } from '../core/index.js';
+import type { AccessToken, HttpTransport, TokenProvider, TokenRequest } from '../core/index.js';
 import type { CertificateCredential } from './certificate.js';
 import { mapMsalError } from './msal-errors.js';
 import { msalSystemOptions, type MsalNetworkRecord } from './msal-network.js';

@@ -1,7 +1,7 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import forge from 'node-forge';
-import { AppError } from '../core/errors.js';
+import { AppError } from '../core/index.js';
 
 /** What msal-node needs to sign client assertions, plus facts to warn about expiry. */
 export interface CertificateCredential {

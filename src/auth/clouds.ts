@@ -1,5 +1,5 @@
-import { AppError } from '../core/errors.js';
-import type { CloudEndpoints, CloudName, ServiceName } from '../core/ports.js';
+import { AppError } from '../core/index.js';
+import type { CloudEndpoints, CloudName, ServiceName } from '../core/index.js';
 
 /**
  * Endpoints per Microsoft cloud (the module's environment table; docs/protocol.md). The token

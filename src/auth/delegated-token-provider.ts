@@ -1,8 +1,8 @@
 import { PublicClientApplication, type AuthenticationResult } from '@azure/msal-node';
-import { AppError } from '../core/errors.js';
+import { AppError } from '../core/index.js';
 import { knownAuthoritiesFor } from './authority.js';
-import type { Logger } from '../core/logger.js';
-import type { AccessToken, HttpTransport, TokenProvider, TokenRequest } from '../core/ports.js';
+import type { Logger } from '../core/index.js';
+import type { AccessToken, HttpTransport, TokenProvider, TokenRequest } from '../core/index.js';
 import { mapMsalError } from './msal-errors.js';
 import { msalSystemOptions, type MsalNetworkRecord } from './msal-network.js';
 import type { SessionKey, SessionStore } from './session-store.js';

@@ -1,5 +1,5 @@
-import { AppError } from '../core/errors.js';
-import type { CloudEndpoints, CloudName, HttpTransport, ServiceEndpoint, ServiceName } from '../core/ports.js';
+import { AppError } from '../core/index.js';
+import type { CloudEndpoints, CloudName, HttpTransport, ServiceEndpoint, ServiceName } from '../core/index.js';
 import { cloudEndpoints, knownResourceOf } from './clouds.js';
 
 /** Per-tenant replacements for a cloud's addresses (Connect-ExchangeOnline -ConnectionUri, -AzureADAuthorizationEndpointUri). */

@@ -3,3 +3,8 @@ export { createCertificateTokenProvider, type CertificateTokenProviderOptions } 
 export { cloudEndpoints } from './clouds.js';
 export { readSecret } from './secrets.js';
 export { tenantIdFromToken } from './token-claims.js';
+export { createDelegatedTokenProvider } from './delegated-token-provider.js';
+export { resolveEndpoints, resolveTenantId } from './endpoints.js';
+export { createSessionStore, type SessionStore } from './session-store.js';
+export { readSecretKey } from './secret-box.js';
+export { importRefreshToken, type LoginOptions, loginWithDeviceCode } from './login.js';

@@ -1,7 +1,7 @@
 import type { AccountInfo, PublicClientApplication } from '@azure/msal-node';
-import { AppError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import type { HttpTransport } from '../core/ports.js';
+import { AppError } from '../core/index.js';
+import type { Logger } from '../core/index.js';
+import type { HttpTransport } from '../core/index.js';
 import { publicClientApplication } from './delegated-token-provider.js';
 import { mapMsalError } from './msal-errors.js';
 import type { MsalNetworkRecord } from './msal-network.js';

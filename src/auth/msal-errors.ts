@@ -1,4 +1,4 @@
-import { AppError, type ErrorCode } from '../core/errors.js';
+import { AppError, type ErrorCode } from '../core/index.js';
 import type { MsalNetworkRecord } from './msal-network.js';
 
 interface ErrorContext {

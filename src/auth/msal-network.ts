@@ -1,6 +1,6 @@
 import { LogLevel, type Configuration, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
-import type { Logger } from '../core/logger.js';
-import type { HttpTransport } from '../core/ports.js';
+import type { Logger } from '../core/index.js';
+import type { HttpTransport } from '../core/index.js';
 
 /**
  * What the last request msal made through us came to. msal reports an unreachable host and a

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { AppError } from '../core/errors.js';
+import { AppError } from '../core/index.js';
 
 /**
  * AES-256-GCM for secrets at rest (delegated token caches in Redis). The name of what is sealed is

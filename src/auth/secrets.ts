@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { AppError } from '../core/errors.js';
-import type { SecretRef } from '../core/ports.js';
+import { AppError } from '../core/index.js';
+import type { SecretRef } from '../core/index.js';
 
 /**
  * Reads a secret from where jobs.yaml says it is. The value is returned to the caller only; it is

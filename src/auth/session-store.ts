@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { AppError } from '../core/errors.js';
-import { sleep } from '../core/time.js';
+import { AppError } from '../core/index.js';
+import { sleep } from '../core/index.js';
 import { createSecretBox, type SecretBox } from './secret-box.js';
 
 /** Which delegated session: one signed-in account of one Microsoft tenant. */

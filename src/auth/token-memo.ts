@@ -1,4 +1,4 @@
-import type { AccessToken } from '../core/ports.js';
+import type { AccessToken } from '../core/index.js';
 
 /**
  * Remembers access tokens per resource and says when one is still good to send. A token is

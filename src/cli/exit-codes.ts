@@ -1,4 +1,4 @@
-import { isAppError } from '../core/errors.js';
+import { isAppError } from '../core/index.js';
 
 /**
  * The exit codes of every `exorun` command, one table for scripts, CI and process supervisors

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
-import { isAppError } from '../core/errors.js';
+import { isAppError } from '../core/index.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
-import { problemsOf, formatProblem } from '../config/problems.js';
+import { problemsOf, formatProblem } from '../config/index.js';
 import { nextCommand } from './commands/next.js';
 import { runCommand } from './commands/run.js';
 import { schedulerCommand, upCommand, workerCommand } from './commands/services.js';

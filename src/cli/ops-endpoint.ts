@@ -1,11 +1,11 @@
 import type { Runtime } from './runtime.js';
-import { createMetrics, type ExorunMetrics } from '../core/metrics.js';
-import { startOpsServer, type OpsServer, type ReadinessCheck } from '../ops/http-server.js';
-import { checkRedis, createRedisConnection, redactUrl } from '../queue/connection.js';
-import { queuePrometheusText } from '../queue/run-queue.js';
-import { openQueues, type OpenQueues } from '../queue/queues.js';
-import type { SchedulerService } from '../scheduler/scheduler-service.js';
-import type { WorkerService } from '../worker/worker-service.js';
+import { createMetrics, type ExorunMetrics } from '../core/index.js';
+import { startOpsServer, type OpsServer, type ReadinessCheck } from '../ops/index.js';
+import { checkRedis, createRedisConnection, redactUrl } from '../queue/index.js';
+import { queuePrometheusText } from '../queue/index.js';
+import { openQueues, type OpenQueues } from '../queue/index.js';
+import type { SchedulerService } from '../scheduler/index.js';
+import type { WorkerService } from '../worker/index.js';
 
 export interface OpsEndpoint {
   readonly metrics: ExorunMetrics;

@@ -1,4 +1,4 @@
-import type { RunProgressEvent } from '../queue/run-progress.js';
+import type { RunProgressEvent } from '../queue/index.js';
 
 /**
  * Shows a waiting run's progress. On a terminal: one line rewritten in place (pages, objects,

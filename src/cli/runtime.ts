@@ -1,12 +1,12 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createConfigSource, type ConfigSource } from '../config/config-source.js';
-import { readEnv, type ExorunEnv } from '../config/env.js';
-import { loadConfigFile } from '../config/load.js';
-import { AppError } from '../core/errors.js';
-import { createLogger, type Logger } from '../core/logger.js';
-import { checkRedis, createRedisConnection, onRedisOutage, redactUrl, type Redis } from '../queue/connection.js';
-import { adoptEmbeddedRedis, isProcessAlive, startEmbeddedRedis, type EmbeddedRedis } from '../queue/embedded-redis.js';
+import { createConfigSource, type ConfigSource } from '../config/index.js';
+import { readEnv, type ExorunEnv } from '../config/index.js';
+import { loadConfigFile } from '../config/index.js';
+import { AppError } from '../core/index.js';
+import { createLogger, type Logger } from '../core/index.js';
+import { checkRedis, createRedisConnection, onRedisOutage, redactUrl, type Redis } from '../queue/index.js';
+import { adoptEmbeddedRedis, isProcessAlive, startEmbeddedRedis, type EmbeddedRedis } from '../queue/index.js';
 
 /** Options every command accepts. */
 export interface GlobalOptions {

@@ -1,5 +1,5 @@
 import { closeSync, openSync } from 'node:fs';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../core/index.js';
 import { EXIT } from './exit-codes.js';
 
 /** Time a shutdown gets beyond the drain before the process ends anyway. */

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { ExorunEnv } from '../config/env.js';
-import { AppError } from '../core/errors.js';
-import type { HttpTransport } from '../core/ports.js';
-import { createHttpTransport } from '../exchange/http-transport.js';
-import { readSimulatorState, type SimulatorState } from '../worker/simulator-state.js';
+import type { ExorunEnv } from '../config/index.js';
+import { AppError } from '../core/index.js';
+import type { HttpTransport } from '../core/index.js';
+import { createHttpTransport } from '../exchange/index.js';
+import { readSimulatorState, type SimulatorState } from '../worker/index.js';
 
 /** A running simulator another process started, and a transport that trusts its CA. */
 export interface SimulatorAccess {

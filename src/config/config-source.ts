@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
-import { isAppError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import { isAppError } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import { loadConfigFile } from './load.js';
 import type { ExorunConfig } from './model.js';
 import { formatWarning } from './problems.js';

@@ -1,5 +1,5 @@
 import { CronExpressionParser, type CronExpression } from 'cron-parser';
-import { clockGaps, wallClock } from '../core/time.js';
+import { clockGaps, wallClock } from '../core/index.js';
 
 /*
  * cron-parser is the parser BullMQ uses (same pinned version), so what `exorun next` prints is

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError } from '../core/errors.js';
+import { AppError } from '../core/index.js';
 
 const positiveInt = z.coerce.number().int().positive();
 

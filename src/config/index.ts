@@ -1,5 +1,11 @@
 export { checkConfigFile, checkConfigText, loadConfigFile, parseConfigText, readConfigText, type CheckResult, type CertificateInspector } from './load.js';
 export { formatProblem, formatWarning, problemsOf, type ConfigProblem } from './problems.js';
 export { checkCronExpression, nextFireTimes } from './cron.js';
-export { isReadOnlyCmdlet } from '../core/cmdlets.js';
 export * from './model.js';
+export { type ConfigSource, createConfigSource } from './config-source.js';
+export { type ExorunEnv, readEnv } from './env.js';
+export { type CertificateFinding, loadJobPreview } from './load.js';
+export { FIRE_TIME_HORIZON_MS } from './cron.js';
+export { listSome } from './tenant-selection.js';
+export { type NotificationEvent, type WebhookConfig } from './operator.js';
+export { compareProblems, printable } from './problems.js';

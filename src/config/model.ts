@@ -1,9 +1,9 @@
-import type { CloudName, OutputFormat, SecretRef, ServiceName } from '../core/ports.js';
-import type { RunStep } from '../core/run-plan.js';
+import type { CloudName, OutputFormat, SecretRef, ServiceName } from '../core/index.js';
+import type { RunStep } from '../core/index.js';
 import type { OperatorJobSettings } from './operator.js';
 import type { ConfigProblem } from './problems.js';
 
-export type { SecretRef } from '../core/ports.js';
+export type { SecretRef } from '../core/index.js';
 
 /**
  * The loaded configuration with every default applied and every path made absolute. Objects are

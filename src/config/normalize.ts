@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { parseDurationMs } from '../core/time.js';
-import type { OutputFormat, ServiceName } from '../core/ports.js';
+import { parseDurationMs } from '../core/index.js';
+import type { OutputFormat, ServiceName } from '../core/index.js';
 import {
   DEFAULT_OUTPUT_FORMATS,
   DEFAULT_RETRY_BACKOFF_MS,

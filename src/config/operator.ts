@@ -1,4 +1,4 @@
-import { parseDurationMs } from '../core/time.js';
+import { parseDurationMs } from '../core/index.js';
 import type { JobInput, JobsFile } from './schema.js';
 
 /*

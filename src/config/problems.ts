@@ -1,4 +1,4 @@
-import { AppError } from '../core/errors.js';
+import { AppError } from '../core/index.js';
 
 /** One thing wrong in a configuration file, located precisely enough to jump to it in an editor. */
 export interface ConfigProblem {

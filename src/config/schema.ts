@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { CLOUD_NAMES, OUTPUT_FORMATS, SERVICE_NAMES } from '../core/ports.js';
-import { isValidTimeZone, parseDurationMs } from '../core/time.js';
+import { CLOUD_NAMES, OUTPUT_FORMATS, SERVICE_NAMES } from '../core/index.js';
+import { isValidTimeZone, parseDurationMs } from '../core/index.js';
 import { checkCronExpression } from './cron.js';
 
 /**

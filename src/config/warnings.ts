@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { parseDurationMs } from '../core/time.js';
+import { parseDurationMs } from '../core/index.js';
 import { DEFAULT_SLOTS, DEFAULT_TIMEZONE } from './model.js';
 import { shiftedFireTime } from './cron.js';
 import { clip, type ConfigProblem } from './problems.js';

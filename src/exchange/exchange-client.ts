@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { isReadOnlyCmdlet } from '../core/cmdlets.js';
-import { AppError, isAppError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import { isReadOnlyCmdlet } from '../core/index.js';
+import { AppError, isAppError } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import type {
   AccessToken,
   CloudEndpoints,
@@ -14,9 +14,9 @@ import type {
   ServiceEndpoint,
   ServiceName,
   TokenProvider,
-} from '../core/ports.js';
-import { decideRequestRetry, inPlaceWaitLimitMs, resumeAfterMs, type RequestRetryState } from '../core/retry-policy.js';
-import { sleep as defaultSleep } from '../core/time.js';
+} from '../core/index.js';
+import { decideRequestRetry, inPlaceWaitLimitMs, resumeAfterMs, type RequestRetryState } from '../core/index.js';
+import { sleep as defaultSleep } from '../core/index.js';
 import { decodeBody, parseFailure } from './error-body.js';
 import { failureToError } from './map-error.js';
 import { parsePage, type ParsedPage } from './page.js';

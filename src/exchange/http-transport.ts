@@ -1,6 +1,6 @@
 import { rootCertificates } from 'node:tls';
 import { Agent, request } from 'undici';
-import type { HttpRequest, HttpResponse, HttpTransport } from '../core/ports.js';
+import type { HttpRequest, HttpResponse, HttpTransport } from '../core/index.js';
 
 export interface HttpTransportOptions {
   /**

@@ -1,4 +1,4 @@
-import { AppError, type ErrorCode } from '../core/errors.js';
+import { AppError, type ErrorCode } from '../core/index.js';
 import type { ServiceFailure } from './error-body.js';
 
 /** Exception names the module treats as transient (reference §1.9). */

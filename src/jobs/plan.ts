@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { ExorunConfig, JobConfig } from '../config/model.js';
-import { AppError } from '../core/errors.js';
-import type { RunDefinition, RunPlan } from '../core/run-plan.js';
-import { compactUtc } from '../core/time.js';
+import type { ExorunConfig, JobConfig } from '../config/index.js';
+import { AppError } from '../core/index.js';
+import type { RunDefinition, RunPlan } from '../core/index.js';
+import { compactUtc } from '../core/index.js';
 
-export type { RunDefinition, RunPlan, RunStep } from '../core/run-plan.js';
+export type { RunDefinition, RunPlan, RunStep } from '../core/index.js';
 
 export function definitionOf(job: JobConfig): RunDefinition {
   return {

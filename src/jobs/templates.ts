@@ -1,5 +1,5 @@
-import { AppError } from '../core/errors.js';
-import { parseTemplate, type TemplateExpression, type TemplateReference } from '../core/template-syntax.js';
+import { AppError } from '../core/index.js';
+import { parseTemplate, type TemplateExpression, type TemplateReference } from '../core/index.js';
 
 /** What `${…}` can read while a run resolves its parameters. */
 export interface TemplateContext {

@@ -1,4 +1,4 @@
-import { AppError } from '../core/errors.js';
+import { AppError } from '../core/index.js';
 
 /** The interval a windowed run covers: [startMs, endMs), handed to cmdlets as StartDate/EndDate. */
 export interface RunWindow {

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
-import { AppError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import type { Lease, LeaseKey } from '../core/ports.js';
+import { AppError } from '../core/index.js';
+import type { Logger } from '../core/index.js';
+import type { Lease, LeaseKey } from '../core/index.js';
 import type { MonotonicClock } from './clock.js';
 import type { CoolDownBoard } from './cool-downs.js';
 import { admitRequest } from './request-gate.js';

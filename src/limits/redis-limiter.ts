@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { AppError, isAppError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import type { AcquireRequest, AcquireResult, LeaseKey, TenantLimiter, WaitForSlotOptions } from '../core/ports.js';
+import { AppError, isAppError } from '../core/index.js';
+import type { Logger } from '../core/index.js';
+import type { AcquireRequest, AcquireResult, LeaseKey, TenantLimiter, WaitForSlotOptions } from '../core/index.js';
 import { createRedisTimeMapping, monotonicClock, type MonotonicClock } from './clock.js';
 import { createCoolDownBoard } from './cool-downs.js';
 import { createLease, type ManagedLease } from './lease.js';

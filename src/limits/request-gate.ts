@@ -1,6 +1,6 @@
-import { AppError } from '../core/errors.js';
-import type { LeaseKey } from '../core/ports.js';
-import { resumeAfterMs } from '../core/retry-policy.js';
+import { AppError } from '../core/index.js';
+import type { LeaseKey } from '../core/index.js';
+import { resumeAfterMs } from '../core/index.js';
 import type { MonotonicClock } from './clock.js';
 import type { CoolDownBoard } from './cool-downs.js';
 

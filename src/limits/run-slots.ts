@@ -1,5 +1,5 @@
-import { AppError, isAppError } from '../core/errors.js';
-import type { Lease, LeaseKey, RunSlots, ServiceName, SlotHold, TenantLimiter } from '../core/ports.js';
+import { AppError, isAppError } from '../core/index.js';
+import type { Lease, LeaseKey, RunSlots, ServiceName, SlotHold, TenantLimiter } from '../core/index.js';
 import { monotonicClock, type MonotonicClock } from './clock.js';
 
 export interface RunSlotsOptions {

@@ -1,9 +1,9 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { NotificationEvent, WebhookConfig } from '../config/operator.js';
-import type { Logger } from '../core/logger.js';
-import { decideDeliveryRetry } from '../core/retry-policy.js';
-import { sleep } from '../core/time.js';
+import type { NotificationEvent, WebhookConfig } from '../config/index.js';
+import type { Logger } from '../core/index.js';
+import { decideDeliveryRetry } from '../core/index.js';
+import { sleep } from '../core/index.js';
 
 /** What happened, for one webhook message. */
 export interface RunNotification {

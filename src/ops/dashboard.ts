@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import type { OpenQueues } from '../queue/queues.js';
+import type { OpenQueues } from '../queue/index.js';
 
 /** Where the dashboard is mounted on the operator endpoint. */
 export const DASHBOARD_PATH = '/dashboard';

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../core/logger.js';
-import type { ExorunMetrics } from '../core/metrics.js';
+import type { Logger } from '../core/index.js';
+import type { ExorunMetrics } from '../core/index.js';
 
 /** One readiness check: `ok` false makes /readyz answer 503. */
 export interface ReadinessCheck {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
-import { AppError } from '../core/errors.js';
+import { AppError } from '../core/index.js';
 
 export type { Redis } from 'ioredis';
 

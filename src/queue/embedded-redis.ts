@@ -3,7 +3,7 @@ import { accessSync, constants as fsConstants } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { AppError } from '../core/errors.js';
+import { AppError } from '../core/index.js';
 
 /** A redis-server child process started by exorun (for `exorun up` without REDIS_URL, and tests). */
 export interface EmbeddedRedis {

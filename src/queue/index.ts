@@ -14,3 +14,8 @@ export {
   type RunQueue,
   type RunResult,
 } from './run-queue.js';
+export { describeRedisError, isRedisConnectionError, onRedisOutage, redisSeemsDown, waitForRedis } from './connection.js';
+export { adoptEmbeddedRedis, isProcessAlive } from './embedded-redis.js';
+export { type RunProgressEvent, watchRunProgress } from './run-progress.js';
+export { createRunHistory, type RunHistory, type RunHistoryEntry } from './run-history.js';
+export { openQueues, type OpenQueues } from './queues.js';

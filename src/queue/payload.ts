@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { AppError } from '../core/errors.js';
-import { OUTPUT_FORMATS, SERVICE_NAMES } from '../core/ports.js';
-import { runPlanSchema, runStepSchema, type RunPlan, type RunStep } from '../core/run-plan.js';
+import { AppError } from '../core/index.js';
+import { OUTPUT_FORMATS, SERVICE_NAMES } from '../core/index.js';
+import { runPlanSchema, runStepSchema, type RunPlan, type RunStep } from '../core/index.js';
 
 /**
  * The data of a run on the runs queue: a run plan (src/core/run-plan.ts, the one definition of

@@ -1,6 +1,6 @@
 import { Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { AppError } from '../core/errors.js';
+import { AppError } from '../core/index.js';
 import { reportRedisFailure } from './connection.js';
 import type { RunPayload } from './payload.js';
 

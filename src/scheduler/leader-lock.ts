@@ -1,4 +1,4 @@
-import type { Redis } from '../queue/connection.js';
+import type { Redis } from '../queue/index.js';
 
 const ACQUIRE_OR_RENEW = `
 local current = redis.call('GET', KEYS[1])

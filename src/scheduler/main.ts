@@ -1,8 +1,8 @@
-import type { ConfigSource } from '../config/config-source.js';
-import type { ExorunEnv } from '../config/env.js';
-import type { Logger } from '../core/logger.js';
+import type { ConfigSource } from '../config/index.js';
+import type { ExorunEnv } from '../config/index.js';
+import type { Logger } from '../core/index.js';
 import { startSchedulerService, type SchedulerService } from './scheduler-service.js';
-import { createNotifier } from '../notify/notifier.js';
+import { createNotifier } from '../notify/index.js';
 
 export interface SchedulerProcessSettings {
   config: ConfigSource;

@@ -1,10 +1,10 @@
 import { CronExpressionParser } from 'cron-parser';
 import type { Redis } from 'ioredis';
-import type { ExorunConfig, JobConfig } from '../config/model.js';
-import type { Logger } from '../core/logger.js';
-import { hashJob, planRuns } from '../jobs/plan.js';
-import type { Notifier } from '../notify/notifier.js';
-import type { RunHistory } from '../queue/run-history.js';
+import type { ExorunConfig, JobConfig } from '../config/index.js';
+import type { Logger } from '../core/index.js';
+import { hashJob, planRuns } from '../jobs/index.js';
+import type { Notifier } from '../notify/index.js';
+import type { RunHistory } from '../queue/index.js';
 
 /**
  * The missed-run watchdog. BullMQ job schedulers never report a fire time that produced no run

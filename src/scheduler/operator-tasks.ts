@@ -1,4 +1,4 @@
-import type { ExorunConfig, JobConfig } from '../config/model.js';
+import type { ExorunConfig, JobConfig } from '../config/index.js';
 import { pruneRuns, type PruneResult } from '../storage/index.js';
 import { createMissedRunWatchdog, type MissedRunWatchdog, type MissedRunWatchdogOptions } from './missed-runs.js';
 

@@ -1,6 +1,6 @@
 import { defaultRepeatStrategy, type RepeatStrategy } from 'bullmq';
-import type { ExorunConfig } from '../config/model.js';
-import { hashJob } from '../jobs/plan.js';
+import type { ExorunConfig } from '../config/index.js';
+import { hashJob } from '../jobs/index.js';
 
 /** A job scheduler as jobs.yaml wants it. The id is the job name. */
 export interface DesiredSchedule {

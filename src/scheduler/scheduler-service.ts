@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
-import type { ConfigSource } from '../config/config-source.js';
-import { createLifecycle, withTimeout } from '../core/lifecycle.js';
-import type { Logger } from '../core/logger.js';
-import { planRuns } from '../jobs/plan.js';
-import { createRedisConnection, describeRedisError, isRedisConnectionError, redisSeemsDown } from '../queue/connection.js';
-import { tickPayloadSchema } from '../queue/payload.js';
-import { createRunQueue, TICKS_QUEUE } from '../queue/run-queue.js';
+import type { ConfigSource } from '../config/index.js';
+import { createLifecycle, withTimeout } from '../core/index.js';
+import type { Logger } from '../core/index.js';
+import { planRuns } from '../jobs/index.js';
+import { createRedisConnection, describeRedisError, isRedisConnectionError, redisSeemsDown } from '../queue/index.js';
+import { tickPayloadSchema } from '../queue/index.js';
+import { createRunQueue, TICKS_QUEUE } from '../queue/index.js';
 import { createLeaderLock } from './leader-lock.js';
-import type { Notifier } from '../notify/notifier.js';
-import { createRunHistory } from '../queue/run-history.js';
+import type { Notifier } from '../notify/index.js';
+import { createRunHistory } from '../queue/index.js';
 import { startOperatorTasks } from './operator-tasks.js';
 import {
   createSharedRepeatStrategy,

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { mkdir, readdir } from 'node:fs/promises';
-import { AppError } from '../core/errors.js';
+import { AppError } from '../core/index.js';
 import {
   OUTPUT_FORMATS,
   systemClock,
@@ -10,7 +10,7 @@ import {
   type OutputStore,
   type RunDescriptor,
   type RunOutput,
-} from '../core/ports.js';
+} from '../core/index.js';
 import { removeIfPresent, renameInto, storeError, syncFolder, writeFileAtomic, writeFileDurable } from './fs-util.js';
 import { readJsonlObjects } from './jsonl-reader.js';
 import { buildManifest, committedOutputOf, createRunTally, serializeManifest, type Manifest, type ManifestFile, type RunTally } from './manifest.js';

@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import { open, rename, unlink } from 'node:fs/promises';
-import { AppError } from '../core/errors.js';
+import { AppError } from '../core/index.js';
 
 /** Wraps a file-system failure into the store's error, naming the path so an operator can act. */
 export function storeError(action: string, filePath: string, cause: unknown): AppError {

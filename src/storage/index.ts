@@ -9,3 +9,4 @@ export { readJsonlObjects } from './jsonl-reader.js';
 export { manifestPath, type RunLocation } from './paths.js';
 export { ORPHAN_AGE_MS, pruneRuns, type PruneOptions, type PruneResult, type PrunedOrphan, type PrunedRun } from './retention.js';
 export { listRuns, type RunListing, type RunSummary } from './run-index.js';
+export { MANIFEST_SUFFIX } from './paths.js';

@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
-import { AppError } from '../core/errors.js';
+import { AppError } from '../core/index.js';
 
 const CHUNK_BYTES = 64 * 1024;
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { AppError } from '../core/errors.js';
-import type { CmdletPage, CommittedOutput, ItemOutcome, OutputFormat, RunDescriptor, ServiceName } from '../core/ports.js';
+import { AppError } from '../core/index.js';
+import type { CmdletPage, CommittedOutput, ItemOutcome, OutputFormat, RunDescriptor, ServiceName } from '../core/index.js';
 
 /** How a run's output set ended. */
 export type RunStatus = 'succeeded' | 'failed';

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
-import type { OutputFormat } from '../core/ports.js';
+import type { OutputFormat } from '../core/index.js';
 import { removeIfPresent, storeError, writeAll } from './fs-util.js';
 
 /**

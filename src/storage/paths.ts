@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { AppError } from '../core/errors.js';
-import { OUTPUT_FORMATS, type OutputFormat, type RunDescriptor } from '../core/ports.js';
+import { AppError } from '../core/index.js';
+import { OUTPUT_FORMATS, type OutputFormat, type RunDescriptor } from '../core/index.js';
 
 /** The parts of a run that decide where its output set lives. */
 export type RunLocation = Pick<RunDescriptor, 'job' | 'localDate' | 'runId'> & { attemptId?: string | undefined; step?: string | undefined };

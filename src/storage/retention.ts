@@ -1,6 +1,6 @@
 import { rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { OUTPUT_FORMATS } from '../core/ports.js';
+import { OUTPUT_FORMATS } from '../core/index.js';
 import type { RunStatus } from './manifest.js';
 import { removeIfPresent, storeError, syncFolder } from './fs-util.js';
 import { indexRuns, manifestNames, scanDateFolders, type DateFolder, type IndexedRun } from './run-index.js';

@@ -1,7 +1,7 @@
 import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { AppError } from '../core/errors.js';
+import { AppError } from '../core/index.js';
 import { readManifest, type Manifest, type ManifestFile, type RunStatus } from './manifest.js';
 import { assertSafeComponents, MANIFEST_SUFFIX } from './paths.js';
 

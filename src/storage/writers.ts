@@ -1,4 +1,4 @@
-import type { CmdletPage, OutputFormat, RunDescriptor } from '../core/ports.js';
+import type { CmdletPage, OutputFormat, RunDescriptor } from '../core/index.js';
 import { createClixmlEncoder } from './clixml-encoder.js';
 import { createCsvEncoder } from './csv-encoder.js';
 import { createJsonArrayEncoder } from './json-encoder.js';

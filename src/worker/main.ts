@@ -1,11 +1,11 @@
 import path from 'node:path';
-import { readSecretKey } from '../auth/secret-box.js';
-import type { ConfigSource } from '../config/config-source.js';
-import type { ExorunEnv } from '../config/env.js';
-import type { Logger } from '../core/logger.js';
-import type { ExorunMetrics } from '../core/metrics.js';
+import { readSecretKey } from '../auth/index.js';
+import type { ConfigSource } from '../config/index.js';
+import type { ExorunEnv } from '../config/index.js';
+import type { Logger } from '../core/index.js';
+import type { ExorunMetrics } from '../core/index.js';
 import { startWorkerService, type WorkerService } from './worker-service.js';
-import { createNotifier } from '../notify/notifier.js';
+import { createNotifier } from '../notify/index.js';
 
 export interface WorkerProcessSettings {
   config: ConfigSource;

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import type { Job, Worker } from 'bullmq';
-import type { ExorunConfig } from '../config/model.js';
-import type { Logger } from '../core/logger.js';
-import type { Notifier } from '../notify/notifier.js';
-import type { RunHistory, RunHistoryEntry } from '../queue/run-history.js';
+import type { ExorunConfig } from '../config/index.js';
+import type { Logger } from '../core/index.js';
+import type { Notifier } from '../notify/index.js';
+import type { RunHistory, RunHistoryEntry } from '../queue/index.js';
 import { readManifest } from '../storage/index.js';
 import type { RunSummary } from './run/index.js';
 

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import type { ExorunConfig, TenantConfig } from '../config/model.js';
-import { isReadOnlyCmdlet } from '../core/cmdlets.js';
-import { AppError, toAppError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import type { ExorunMetrics } from '../core/metrics.js';
-import type { OutputStore, ServiceName } from '../core/ports.js';
-import { decideRunOutcome, type RunOutcome } from '../core/retry-policy.js';
-import type { RunPlan } from '../core/run-plan.js';
-import { withJitter } from '../core/time.js';
+import type { ExorunConfig, TenantConfig } from '../config/index.js';
+import { isReadOnlyCmdlet } from '../core/index.js';
+import { AppError, toAppError } from '../core/index.js';
+import type { Logger } from '../core/index.js';
+import type { ExorunMetrics } from '../core/index.js';
+import type { OutputStore, ServiceName } from '../core/index.js';
+import { decideRunOutcome, type RunOutcome } from '../core/index.js';
+import type { RunPlan } from '../core/index.js';
+import { withJitter } from '../core/index.js';
 import { createRunSlots, type RedisTenantLimiter } from '../limits/index.js';
-import { parseRunPayload } from '../queue/payload.js';
+import { parseRunPayload } from '../queue/index.js';
 import { executeRun, type RunSummary, type WindowStore } from './run/index.js';
 import type { TenantSessions } from './tenant-sessions.js';
 

@@ -1,10 +1,10 @@
 import { rm } from 'node:fs/promises';
-import type { TenantConfig } from '../config/model.js';
-import { AppError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { credentialFromPem, type CertificateCredential } from '../auth/certificate.js';
-import type { CloudEndpoints, HttpTransport } from '../core/ports.js';
-import { createHttpTransport } from '../exchange/http-transport.js';
+import type { TenantConfig } from '../config/index.js';
+import { AppError } from '../core/index.js';
+import type { Logger } from '../core/index.js';
+import { credentialFromPem, type CertificateCredential } from '../auth/index.js';
+import type { CloudEndpoints, HttpTransport } from '../core/index.js';
+import { createHttpTransport } from '../exchange/index.js';
 import { startSimulator, type RunningSimulator, type SimulatedTenantCredentials, type SimulatedTenantRequest } from './simulator-package.js';
 import { readSimulatorState, writeSimulatorState, type SimulatorState } from './simulator-state.js';
 import type { TenantReach } from './tenant-sessions.js';

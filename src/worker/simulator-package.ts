@@ -1,4 +1,4 @@
-import { AppError } from '../core/errors.js';
+import { AppError } from '../core/index.js';
 
 /**
  * What exorun uses of the `@exorun/simulator` workspace package, declared here rather than

@@ -1,6 +1,6 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AppError } from '../core/errors.js';
+import { AppError } from '../core/index.js';
 import type { SimulatorUrls } from './simulator-package.js';
 
 /**

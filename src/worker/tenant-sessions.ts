@@ -1,13 +1,13 @@
-import { CERTIFICATE_WARNING_MS, loadCertificateCredential, type CertificateCredential } from '../auth/certificate.js';
-import { createCertificateTokenProvider } from '../auth/certificate-token-provider.js';
-import { createDelegatedTokenProvider } from '../auth/delegated-token-provider.js';
-import { resolveEndpoints, resolveTenantId } from '../auth/endpoints.js';
-import { readSecret } from '../auth/secrets.js';
-import type { SessionStore } from '../auth/session-store.js';
-import type { CertificateAuthConfig, TenantConfig } from '../config/model.js';
-import type { Logger } from '../core/logger.js';
-import type { CloudEndpoints, CloudName, ExchangeClient, HttpTransport, TokenProvider } from '../core/ports.js';
-import { createExchangeClient, type ExchangeClientOptions } from '../exchange/exchange-client.js';
+import { CERTIFICATE_WARNING_MS, loadCertificateCredential, type CertificateCredential } from '../auth/index.js';
+import { createCertificateTokenProvider } from '../auth/index.js';
+import { createDelegatedTokenProvider } from '../auth/index.js';
+import { resolveEndpoints, resolveTenantId } from '../auth/index.js';
+import { readSecret } from '../auth/index.js';
+import type { SessionStore } from '../auth/index.js';
+import type { CertificateAuthConfig, TenantConfig } from '../config/index.js';
+import type { Logger } from '../core/index.js';
+import type { CloudEndpoints, CloudName, ExchangeClient, HttpTransport, TokenProvider } from '../core/index.js';
+import { createExchangeClient, type ExchangeClientOptions } from '../exchange/index.js';
 
 /** Everything a run needs to talk to one tenant. Built once per tenant and process, then reused. */
 export interface TenantSession {

@@ -1,14 +1,14 @@
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { loadConfigFile } from '../../config/load.js';
-import type { ExorunConfig } from '../../config/model.js';
-import { AppError } from '../../core/errors.js';
-import { OUTPUT_FORMATS, type OutputFormat } from '../../core/ports.js';
-import { createRunHistory, type RunHistoryEntry } from '../../queue/run-history.js';
-import { pruneConfiguredJobs } from '../../scheduler/operator-tasks.js';
+import { loadConfigFile } from '../../config/index.js';
+import type { ExorunConfig } from '../../config/index.js';
+import { AppError } from '../../core/index.js';
+import { OUTPUT_FORMATS, type OutputFormat } from '../../core/index.js';
+import { createRunHistory, type RunHistoryEntry } from '../../queue/index.js';
+import { pruneConfiguredJobs } from '../../scheduler/index.js';
 import { listRuns, readManifest, type Manifest, type RunSummary } from '../../storage/index.js';
-import { MANIFEST_SUFFIX } from '../../storage/paths.js';
+import { MANIFEST_SUFFIX } from '../../storage/index.js';
 import { connectRedis, createRuntime, type GlobalOptions } from '../runtime.js';
 import { printTable } from './sessions.js';
 

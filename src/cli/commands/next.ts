@@ -1,7 +1,7 @@
-import { FIRE_TIME_HORIZON_MS, nextFireTimes } from '../../config/cron.js';
-import { loadJobPreview } from '../../config/load.js';
-import { listSome } from '../../config/tenant-selection.js';
-import { AppError } from '../../core/errors.js';
+import { FIRE_TIME_HORIZON_MS, nextFireTimes } from '../../config/index.js';
+import { loadJobPreview } from '../../config/index.js';
+import { listSome } from '../../config/index.js';
+import { AppError } from '../../core/index.js';
 import type { GlobalOptions } from '../runtime.js';
 
 /** `exorun next <job>`: the next fire times, in the job's time zone and in UTC. */

@@ -1,14 +1,14 @@
-import { nextFireTimes } from '../../config/cron.js';
-import { AppError } from '../../core/errors.js';
-import type { ConfigSource } from '../../config/config-source.js';
-import { planRuns } from '../../jobs/plan.js';
-import { createRedisConnection, waitForRedis } from '../../queue/connection.js';
-import { createRunQueue } from '../../queue/run-queue.js';
-import { startSchedulerProcess } from '../../scheduler/main.js';
-import { startWorkerProcess } from '../../worker/main.js';
+import { nextFireTimes } from '../../config/index.js';
+import { AppError } from '../../core/index.js';
+import type { ConfigSource } from '../../config/index.js';
+import { planRuns } from '../../jobs/index.js';
+import { createRedisConnection, waitForRedis } from '../../queue/index.js';
+import { createRunQueue } from '../../queue/index.js';
+import { startSchedulerProcess } from '../../scheduler/index.js';
+import { startWorkerProcess } from '../../worker/index.js';
 import { createServiceShutdown, type ServiceShutdown } from '../signals.js';
 import { createOpsEndpoint } from '../ops-endpoint.js';
-import type { ExorunMetrics } from '../../core/metrics.js';
+import type { ExorunMetrics } from '../../core/index.js';
 import { createRuntime, loadConfigSource, logRedisOutages, resolveRedis, type GlobalOptions, type Runtime } from '../runtime.js';
 
 export interface UpOptions extends GlobalOptions {

@@ -1,14 +1,14 @@
 import { readFile } from 'node:fs/promises';
-import { resolveEndpoints, resolveTenantId } from '../../auth/endpoints.js';
-import { importRefreshToken, loginWithDeviceCode, type LoginOptions } from '../../auth/login.js';
-import { readSecretKey } from '../../auth/secret-box.js';
-import { createSessionStore, type SessionStore } from '../../auth/session-store.js';
-import { loadConfigFile } from '../../config/load.js';
-import type { TenantConfig } from '../../config/model.js';
-import { AppError } from '../../core/errors.js';
-import type { HttpTransport } from '../../core/ports.js';
-import { createHttpTransport } from '../../exchange/http-transport.js';
-import { simulatedEndpoints } from '../../worker/simulated-cloud.js';
+import { resolveEndpoints, resolveTenantId } from '../../auth/index.js';
+import { importRefreshToken, loginWithDeviceCode, type LoginOptions } from '../../auth/index.js';
+import { readSecretKey } from '../../auth/index.js';
+import { createSessionStore, type SessionStore } from '../../auth/index.js';
+import { loadConfigFile } from '../../config/index.js';
+import type { TenantConfig } from '../../config/index.js';
+import { AppError } from '../../core/index.js';
+import type { HttpTransport } from '../../core/index.js';
+import { createHttpTransport } from '../../exchange/index.js';
+import { simulatedEndpoints } from '../../worker/index.js';
 import { connectRedis, createRuntime, type GlobalOptions, type Runtime } from '../runtime.js';
 import { connectToSimulator } from '../simulator-access.js';
 

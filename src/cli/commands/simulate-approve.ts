@@ -1,4 +1,4 @@
-import { AppError } from '../../core/errors.js';
+import { AppError } from '../../core/index.js';
 import { createRuntime, type GlobalOptions } from '../runtime.js';
 import { connectToSimulator } from '../simulator-access.js';
 import { printTable } from './sessions.js';

@@ -1,8 +1,8 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AppError } from '../../core/errors.js';
-import { startSimulator, type SimulatorStartOptions } from '../../worker/simulator-package.js';
-import { writeSimulatorState } from '../../worker/simulator-state.js';
+import { AppError } from '../../core/index.js';
+import { startSimulator, type SimulatorStartOptions } from '../../worker/index.js';
+import { writeSimulatorState } from '../../worker/index.js';
 import { runUntilSignal } from '../signals.js';
 import { createRuntime, type GlobalOptions } from '../runtime.js';
 

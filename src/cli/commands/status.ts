@@ -1,6 +1,6 @@
-import { loadConfigFile } from '../../config/load.js';
-import { createRedisTenantLimiter, type KeyState } from '../../limits/redis-limiter.js';
-import { queueCounts } from '../../queue/run-queue.js';
+import { loadConfigFile } from '../../config/index.js';
+import { createRedisTenantLimiter, type KeyState } from '../../limits/index.js';
+import { queueCounts } from '../../queue/index.js';
 import { connectRedis, createRuntime, type GlobalOptions } from '../runtime.js';
 import { printTable } from './sessions.js';
 

@@ -1,8 +1,8 @@
-import { CERTIFICATE_WARNING_MS, daysUntilExpiry, loadCertificateCredential } from '../../auth/certificate.js';
-import { readSecret } from '../../auth/secrets.js';
-import { checkConfigFile, type CertificateFinding, type CertificateInspector } from '../../config/load.js';
-import { compareProblems, formatProblem, formatWarning, printable, problemsOf, type ConfigProblem } from '../../config/problems.js';
-import { isAppError } from '../../core/errors.js';
+import { CERTIFICATE_WARNING_MS, daysUntilExpiry, loadCertificateCredential } from '../../auth/index.js';
+import { readSecret } from '../../auth/index.js';
+import { checkConfigFile, type CertificateFinding, type CertificateInspector } from '../../config/index.js';
+import { compareProblems, formatProblem, formatWarning, printable, problemsOf, type ConfigProblem } from '../../config/index.js';
+import { isAppError } from '../../core/index.js';
 import type { GlobalOptions } from '../runtime.js';
 
 /**

@@ -1,7 +1,7 @@
-import { AppError, isAppError, toAppError } from '../../core/errors.js';
-import type { CmdletPage, CommittedOutput, RunOutput } from '../../core/ports.js';
-import type { RunStep } from '../../core/run-plan.js';
-import { localDate } from '../../core/time.js';
+import { AppError, isAppError, toAppError } from '../../core/index.js';
+import type { CmdletPage, CommittedOutput, RunOutput } from '../../core/index.js';
+import type { RunStep } from '../../core/index.js';
+import { localDate } from '../../core/index.js';
 import { computeWindow, usesWindow, type RunWindow } from '../../jobs/index.js';
 import { runForEachStep } from './for-each-step.js';
 import { runPlainStep } from './plain-step.js';

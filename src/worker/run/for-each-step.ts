@@ -1,7 +1,7 @@
-import { AppError, toAppError } from '../../core/errors.js';
-import type { CmdletPage, CommittedOutput, Lease } from '../../core/ports.js';
-import { failsOnlyTheItem } from '../../core/retry-policy.js';
-import type { RunStep } from '../../core/run-plan.js';
+import { AppError, toAppError } from '../../core/index.js';
+import type { CmdletPage, CommittedOutput, Lease } from '../../core/index.js';
+import { failsOnlyTheItem } from '../../core/index.js';
+import type { RunStep } from '../../core/index.js';
 import { itemFailuresExceeded, resolveParameters } from '../../jobs/index.js';
 import { currentLease, invokeStep, releaseAsFence, type StepContext } from './step-context.js';
 

@@ -1,5 +1,5 @@
-import type { CommittedOutput } from '../../core/ports.js';
-import type { RunStep } from '../../core/run-plan.js';
+import type { CommittedOutput } from '../../core/index.js';
+import type { RunStep } from '../../core/index.js';
 import { resolveParameters } from '../../jobs/index.js';
 import { currentLease, invokeStep, releaseAsFence, type StepContext } from './step-context.js';
 

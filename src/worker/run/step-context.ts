@@ -1,6 +1,6 @@
-import { AppError, isAppError } from '../../core/errors.js';
-import type { CmdletPage, Lease, RunOutput } from '../../core/ports.js';
-import type { RunStep } from '../../core/run-plan.js';
+import { AppError, isAppError } from '../../core/index.js';
+import type { CmdletPage, Lease, RunOutput } from '../../core/index.js';
+import type { RunStep } from '../../core/index.js';
 import type { RunWindow, TemplateContext } from '../../jobs/index.js';
 import type { RunAttempt, RunPorts } from './types.js';
 

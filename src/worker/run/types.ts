@@ -1,8 +1,8 @@
-import type { TenantConfig } from '../../config/model.js';
-import type { AppError } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
-import type { CommittedOutput, ExchangeClient, OutputStore, RunSlots } from '../../core/ports.js';
-import type { RunPlan } from '../../core/run-plan.js';
+import type { TenantConfig } from '../../config/index.js';
+import type { AppError } from '../../core/index.js';
+import type { Logger } from '../../core/index.js';
+import type { CommittedOutput, ExchangeClient, OutputStore, RunSlots } from '../../core/index.js';
+import type { RunPlan } from '../../core/index.js';
 
 /**
  * One attempt of a run, as the step runners see it: what to run and where it stands. Nothing here

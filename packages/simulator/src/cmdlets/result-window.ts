@@ -1,17 +1,13 @@
 import { isListCmdlet } from './registry.js';
-import type { BoundParameters, CmdletSpec, ResultRow, ResultSource } from './types.js';
+import type { BoundParameters, CmdletSpec, ResultLimit, ResultRow, ResultSource } from './types.js';
+
+export type { ResultLimit } from './types.js';
 
 export const MORE_RESULTS_WARNING =
   'There are more results available than are currently displayed. To view them, increase the value for the ResultSize parameter.';
 
 /** What PowerShell shows without -ResultSize: the first 1000 objects. */
 export const DEFAULT_RESULT_SIZE = 1000;
-
-export interface ResultLimit {
-  max: number;
-  /** True when the cap is the implicit 1000, which earns the "more results" warning. */
-  isDefault: boolean;
-}
 
 export function resultLimit(spec: CmdletSpec, parameters: BoundParameters): ResultLimit {
   if (spec.limit) return spec.limit(parameters);

@@ -2,7 +2,6 @@ import type { ServiceName } from '../types.js';
 import type { PropertyTypes } from '../data/property-types.js';
 import type { TenantDataset } from '../data/tenant-dataset.js';
 import type { AuditSessionStore } from './audit-sessions.js';
-import type { ResultLimit } from './result-window.js';
 
 /** How a parameter value is converted; failures produce the service's binding errors. */
 export type ParameterType =
@@ -88,3 +87,9 @@ export function listSource(objects: readonly Record<string, unknown>[], types: P
 }
 
 export const EMPTY_SOURCE: ResultSource = { rows: () => [] };
+
+export interface ResultLimit {
+  max: number;
+  /** True when the cap is the implicit 1000, which earns the "more results" warning. */
+  isDefault: boolean;
+}

@@ -1,7 +1,7 @@
 import { aadError, tenantNotFound } from './aad-error.js';
 import { issueAppToken } from './access-token.js';
 import { JWT_BEARER, verifyClientAssertion } from './client-assertion.js';
-import type { GrantHandler } from './grants.js';
+import type { GrantHandler } from './grant-types.js';
 import { resourceFromScope } from './scopes.js';
 
 /** `grant_type=client_credentials` with a certificate assertion (private_key_jwt). */

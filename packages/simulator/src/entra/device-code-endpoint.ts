@@ -1,7 +1,7 @@
 import type { TenantRecord } from '../tenants.js';
 import type { AadError } from './aad-error.js';
 import { parseDelegatedScope } from './delegated-scopes.js';
-import type { GrantDeps } from './grants.js';
+import type { GrantDeps } from './grant-types.js';
 import { checkClientCredential, resolvePublicClient } from './public-clients.js';
 
 export interface DeviceCodeRequestContext {

@@ -1,7 +1,7 @@
 import { aadError, type AadError } from './aad-error.js';
 import { parseDelegatedScope } from './delegated-scopes.js';
 import { issueDelegatedTokens } from './delegated-token.js';
-import type { GrantHandler, GrantResult } from './grants.js';
+import type { GrantHandler, GrantResult } from './grant-types.js';
 import { checkClientCredential, resolvePublicClient } from './public-clients.js';
 
 const fail = (error: AadError): GrantResult => ({ ok: false, error });

@@ -2,7 +2,7 @@ import { formatDateTime } from '../data/format.js';
 import { aadError, type AadError } from './aad-error.js';
 import { parseDelegatedScope } from './delegated-scopes.js';
 import { issueDelegatedTokens } from './delegated-token.js';
-import type { GrantHandler, GrantResult } from './grants.js';
+import type { GrantHandler, GrantResult } from './grant-types.js';
 import { checkClientCredential, resolvePublicClient } from './public-clients.js';
 import type { RedeemResult } from './refresh-tokens.js';
 
