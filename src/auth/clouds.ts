@@ -2,7 +2,7 @@ import { AppError } from '../core/index.js';
 import type { CloudEndpoints, CloudName, ServiceName } from '../core/index.js';
 
 /**
- * Endpoints per Microsoft cloud (the module's environment table; docs/protocol.md). The token
+ * Endpoints per Microsoft cloud (the module's environment table; docs/protocol.md §6.1). The token
  * resource of each service is its host URL; IPPS requests start at a global host and are
  * redirected to a regional sub-domain, hence the `*.` entries.
  */
@@ -43,7 +43,7 @@ const CLOUDS: Record<Exclude<CloudName, 'simulated'>, CloudEndpoints> = {
       resource: 'https://outlook-dod.office365.us',
       trustedHosts: ['outlook-dod.office365.us', 'webmail.apps.mil'],
     },
-    // DoD starts at the l5. host but the token audience is the bare host (reference §2).
+    // DoD starts at the l5. host but the token audience is the bare host (docs/protocol.md §3, §6.1).
     ipps: {
       baseUrl: 'https://l5.ps.compliance.protection.office365.us',
       resource: 'https://ps.compliance.protection.office365.us',

@@ -17,7 +17,7 @@ export interface ServiceFailure {
 const GENERIC_MESSAGES = new Set(['error executing cmdlet', 'invalid operation', '']);
 
 /**
- * Decodes a response body: the service may label a non-gzip body as gzip (reference §1.8), so a
+ * Decodes a response body: the service may label a non-gzip body as gzip (docs/protocol.md §2.8), so a
  * failed gunzip falls back to the raw bytes.
  */
 export function decodeBody(body: Buffer, contentEncoding: string | undefined): Buffer {

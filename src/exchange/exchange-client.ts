@@ -23,7 +23,7 @@ import { parsePage, type ParsedPage } from './page.js';
 import { parseRetryAfterMs } from './retry-after.js';
 import { isTrustedUrl } from './trusted-hosts.js';
 
-/** The fixed system mailbox app-only calls are anchored to (docs/protocol.md). */
+/** The fixed system mailbox app-only calls are anchored to (docs/protocol.md §2.2). */
 const APP_ONLY_ANCHOR_MAILBOX = 'SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}';
 
 /** IPPS redirects once to its regional host; a chain of redirects is a misbehaving service or proxy. */
@@ -78,7 +78,7 @@ interface PageRequest {
 }
 
 /**
- * Runs cmdlets over the REST InvokeCommand endpoint (docs/protocol.md). One client serves one
+ * Runs cmdlets over the REST InvokeCommand endpoint (docs/protocol.md §2, §3). One client serves one
  * tenant: it remembers the tenant's IPPS regional host after the first redirect. Before every
  * request it asks for a token (renewal happens between pages, not in the middle of one) and then
  * asks the gate whether the request may leave; failures are retried as the retry policy says —

@@ -10,7 +10,7 @@ export interface HttpTransportOptions {
   extraCaPem?: readonly string[];
   /** Sockets per origin; the per-tenant limit is enforced above HTTP, this only bounds the pool. */
   connectionsPerOrigin?: number;
-  /** Default per-request time limit: the service's 15-minute limit plus a minute (reference §1.9). */
+  /** Default per-request time limit: the service's 15-minute limit plus a minute (docs/protocol.md §2.9). */
   defaultTimeoutMs?: number;
 }
 

@@ -1,7 +1,7 @@
 import { AppError, type ErrorCode } from '../core/index.js';
 import type { ServiceFailure } from './error-body.js';
 
-/** Exception names the module treats as transient (reference §1.9). */
+/** Exception names the module treats as transient (docs/protocol.md §2.9). */
 const TRANSIENT_EXCEPTIONS = [
   'DCOverloadedException',
   'SuitabilityDirectoryException',

@@ -36,7 +36,7 @@ export function desiredSchedules(config: ExorunConfig): DesiredSchedule[] {
 /**
  * What to change so Redis matches jobs.yaml: upsert only schedulers that are new or differ, remove
  * those no longer wanted. Re-upserting an unchanged scheduler is avoided on purpose: repeated upserts
- * are the most-reported cause of BullMQ schedulers that stop firing (peers §0.3).
+ * are the most-reported cause of BullMQ schedulers that stop firing (BullMQ issue reports).
  */
 export function planReconcile(desired: readonly DesiredSchedule[], existing: readonly ExistingSchedule[]): ReconcilePlan {
   const existingById = new Map(existing.map((schedule) => [schedule.id, schedule]));
