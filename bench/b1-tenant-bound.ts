@@ -45,6 +45,26 @@ try {
   console.log(`  elapsed          ${(elapsedMs / 1000).toFixed(2)} s (ideal ${(runs / bound).toFixed(2)} s)`);
   console.log(`  throughput       ${throughput.toFixed(1)} runs/s; bound C/L = ${bound} runs/s; ratio ${(throughput / bound).toFixed(3)} (target >= 0.95)`);
   console.log(`  peak in-flight   ${stats['peakInFlight']} (target 3); requests ${stats['requests']}; refused ${stats['refusedConcurrency']}`);
+  // Turnover: from a call's end (its slot frees) to the start of the call that took the slot, as
+  // the simulator saw them; each start is matched with the earliest end not yet taken.
+  const calls = (await cluster.simulatorCalls(organization)).filter((call) => call.status === 200).sort((a, b) => a.at - b.at);
+  const ends = calls.map((call) => call.endedAt).sort((a, b) => a - b);
+  const inOrder: number[] = [];
+  let nextEnd = 0;
+  for (const call of calls.slice(slots)) {
+    const freed = ends[nextEnd];
+    if (freed === undefined) break;
+    nextEnd += 1;
+    inOrder.push(Math.max(0, call.at - freed));
+  }
+  const meanOf = (values: number[]): number => values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
+  const fifth = Math.floor(inOrder.length / 5);
+  console.log(`  turnover by time mean per fifth of the run: ${[0, 1, 2, 3, 4].map((part) => meanOf(inOrder.slice(part * fifth, (part + 1) * fifth)).toFixed(1)).join(' / ')} ms`);
+  const turnovers = [...inOrder].sort((a, b) => a - b);
+  const at = (q: number): number => turnovers[Math.min(turnovers.length - 1, Math.floor(q * turnovers.length))] ?? 0;
+  const mean = turnovers.reduce((sum, value) => sum + value, 0) / Math.max(1, turnovers.length);
+  const busyMs = calls.reduce((sum, call) => sum + (call.endedAt - call.at), 0);
+  console.log(`  turnover         mean ${mean.toFixed(1)} ms, p50 ${at(0.5)} / p90 ${at(0.9)} / p99 ${at(0.99)} / max ${at(1)} ms; mean call ${(busyMs / calls.length).toFixed(1)} ms`);
 } finally {
   await cluster.close();
 }

@@ -81,7 +81,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'warn',
     ...options.workerEnv,
   };
-  for (let index = 0; index < options.workers; index += 1) children.push(exorun(['worker', '--concurrency', String(options.concurrency)], env));
+  // BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the workers.
+  const workerNodeArgs = process.env['BENCH_WORKER_NODE_ARGS']?.split(' ').filter(Boolean) ?? [];
+  for (let index = 0; index < options.workers; index += 1) {
+    children.push(exorun(['worker', '--concurrency', String(options.concurrency)], env, workerNodeArgs));
+  }
 
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const runs = createRunQueue({ connection: redis, prefix });

@@ -11,7 +11,7 @@ import {
   type RunDescriptor,
   type RunOutput,
 } from '../core/index.js';
-import { removeIfPresent, renameInto, storeError, syncFolder, writeFileAtomic, writeFileDurable } from './fs-util.js';
+import { openFolderSync, removeIfPresent, renameInto, storeError, syncFolder, writeFileAtomic, writeFileDurable, type FolderSync } from './fs-util.js';
 import { readJsonlObjects } from './jsonl-reader.js';
 import { buildManifest, committedOutputOf, createRunTally, serializeManifest, type Manifest, type ManifestFile, type RunTally } from './manifest.js';
 import { assertSafeComponents, runPaths, type RunPaths } from './paths.js';
@@ -88,7 +88,13 @@ async function beginRun(root: string, clock: Clock, csvDefaults: CsvDefaults, ru
   }
   // A killed earlier attempt of this run may have left temporaries; they must not leak into ours.
   // Earlier attempts may have left temporaries under their own attempt ids.
-  for (const name of await readdir(paths.folder)) if (paths.isTempOfRun(name)) await removeIfPresent(path.join(paths.folder, name));
+  const names = await readdir(paths.folder);
+  for (const name of names) if (paths.isTempOfRun(name)) await removeIfPresent(path.join(paths.folder, name));
+  // Which final names of this run exist (an earlier attempt's set): the commit removes only those,
+  // rather than trying every name and making the file system answer "no such file" each time.
+  const finalNames = new Set(
+    [paths.manifestFile, ...OUTPUT_FORMATS.map((format) => paths.dataFile(format))].filter((file) => names.includes(path.basename(file))),
+  );
 
   const startedAtMs = clock.now();
   const tally = createRunTally();
@@ -101,7 +107,7 @@ async function beginRun(root: string, clock: Clock, csvDefaults: CsvDefaults, ru
     await Promise.all(writers.map((writer) => writer.file.abandon()));
     throw error;
   }
-  return createRunOutput({ root, run, paths, clock, startedAtMs, tally, writers });
+  return createRunOutput({ root, run, paths, clock, startedAtMs, tally, writers, finalNames, folder: openFolderSync(paths.folder) });
 }
 
 interface RunOutputContext {
@@ -112,6 +118,14 @@ interface RunOutputContext {
   startedAtMs: number;
   tally: RunTally;
   writers: FormatWriter[];
+  /**
+   * Final-name files of this run that may exist: those found when the run began, plus those this
+   * output renamed into place (a commit that failed half-way). Only a stalled earlier attempt could
+   * add others, and fencing keeps it from committing.
+   */
+  finalNames: Set<string>;
+  /** The run's folder, kept open to make its renames durable. */
+  folder: FolderSync;
 }
 
 /**
@@ -163,7 +177,7 @@ function createRunOutput(context: RunOutputContext): FileRunOutput {
 
   const writeManifest = async (manifest: Manifest): Promise<void> => {
     await writeFileAtomic(paths.tempManifestFile, paths.manifestFile, serializeManifest(manifest));
-    await syncFolder(paths.folder);
+    await context.folder.sync();
   };
 
   /**
@@ -172,11 +186,14 @@ function createRunOutput(context: RunOutputContext): FileRunOutput {
    * new files take those names).
    */
   const removeFinalSet = async (): Promise<boolean> => {
+    const { finalNames } = context;
     // The manifest goes first so that, at every instant, a manifest on disk matches its files.
-    const manifestRemoved = await removeIfPresent(paths.manifestFile);
-    const dataRemoved = await Promise.all(OUTPUT_FORMATS.map((format) => removeIfPresent(paths.dataFile(format))));
+    const manifestRemoved = finalNames.has(paths.manifestFile) && (await removeIfPresent(paths.manifestFile));
+    const data = [...finalNames].filter((file) => file !== paths.manifestFile);
+    const dataRemoved = await Promise.all(data.map((file) => removeIfPresent(file)));
+    finalNames.clear();
     const removed = manifestRemoved || dataRemoved.includes(true);
-    if (removed) await syncFolder(paths.folder);
+    if (removed) await context.folder.sync();
     return removed;
   };
 
@@ -212,11 +229,19 @@ function createRunOutput(context: RunOutputContext): FileRunOutput {
           removeFinalSet(),
         ]);
         // Data files first, made durable, then the manifest: a manifest on disk always describes
-        // a complete set.
-        await Promise.all(writers.map(({ file }) => renameInto(file.tempPath, paths.dataFile(file.format))));
-        await syncFolder(paths.folder);
+        // a complete set. The data files are closed meanwhile: renaming does not need that.
+        const closing = Promise.all(writers.map(({ file }) => file.close()));
+        await Promise.all(
+          writers.map(async ({ file }) => {
+            await renameInto(file.tempPath, paths.dataFile(file.format));
+            context.finalNames.add(paths.dataFile(file.format));
+          }),
+        );
+        await context.folder.sync();
         await renameInto(paths.tempManifestFile, paths.manifestFile);
-        await syncFolder(paths.folder);
+        context.finalNames.add(paths.manifestFile);
+        await Promise.all([context.folder.sync(), closing]);
+        await context.folder.close();
         return { ...committedOutputOf(manifest, relativeTo(context.root, paths.manifestFile)), manifest };
       });
     },
@@ -224,7 +249,7 @@ function createRunOutput(context: RunOutputContext): FileRunOutput {
     async abandon() {
       if (state === 'done') return;
       state = 'done';
-      await Promise.all(writers.map((writer) => writer.file.abandon()));
+      await Promise.all([...writers.map((writer) => writer.file.abandon()), context.folder.close()]);
     },
 
     fail(failure) {
@@ -234,6 +259,7 @@ function createRunOutput(context: RunOutputContext): FileRunOutput {
         await removeFinalSet();
         const manifest = manifestFor('failed', [], failure);
         await writeManifest(manifest);
+        await context.folder.close();
         return { manifestPath: relativeTo(context.root, paths.manifestFile), manifest };
       });
     },

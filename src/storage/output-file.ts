@@ -15,8 +15,10 @@ export interface OutputFile {
   readonly objects: number;
   /** Appends one page's text in a single write; `objects` is how many records it holds. */
   write(buffer: Buffer, objects: number): Promise<void>;
-  /** fsync + close; after this the temp file is complete on disk. */
+  /** fsync; after this the temp file is complete on disk (it may be renamed before it is closed). */
   finish(): Promise<void>;
+  /** Closes the file after `finish`. */
+  close(): Promise<void>;
   /** Closes without caring about errors and removes the temp file; used on failure paths. */
   abandon(): Promise<void>;
   /** Hex sha256 of everything written; call once, after the last write. */
@@ -70,11 +72,19 @@ function createOutputFile(format: OutputFormat, tempPath: string, openHandle: Fi
       const target = requireHandle();
       try {
         await target.sync();
-        handle = undefined;
-        await target.close();
       } catch (error) {
+        handle = undefined;
         await target.close().catch(() => undefined);
         throw storeError('flush', tempPath, error);
+      }
+    },
+    async close() {
+      const target = handle;
+      handle = undefined;
+      try {
+        await target?.close();
+      } catch (error) {
+        throw storeError('close', tempPath, error);
       }
     },
     async abandon() {

@@ -109,7 +109,18 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     wakeWaiters: async (_key, waiterIds) => {
       // Promoting needs only the id: skip loading the job (one round trip less per slot turnover).
       // A run that is no longer delayed (already picked up, or gone) makes promote fail: ignored.
-      await Promise.all(waiterIds.map((id) => new Job(runs.queue, 'wake', {}, {}, id).promote().catch(() => undefined)));
+      // Promotion appends the run to the waiting list, behind every run nobody has taken yet; its
+      // slot is due now (or is already kept for it), so it goes to the front.
+      await Promise.all(
+        waiterIds.map(async (id) => {
+          const job = new Job(runs.queue, 'wake', {}, {}, id);
+          const promoted = await job.promote().then(
+            () => true,
+            () => false,
+          );
+          if (promoted) await job.changePriority({ priority: 0, lifo: true }).catch(() => undefined);
+        }),
+      );
     },
   });
   lifecycle.add('slot limiter', () => limiter.close());
