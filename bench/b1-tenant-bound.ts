@@ -59,12 +59,16 @@ try {
   }
   const meanOf = (values: number[]): number => values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
   const fifth = Math.floor(inOrder.length / 5);
-  console.log(`  turnover by time mean per fifth of the run: ${[0, 1, 2, 3, 4].map((part) => meanOf(inOrder.slice(part * fifth, (part + 1) * fifth)).toFixed(1)).join(' / ')} ms`);
+  console.log(
+    `  turnover by time mean per fifth of the run: ${[0, 1, 2, 3, 4].map((part) => meanOf(inOrder.slice(part * fifth, (part + 1) * fifth)).toFixed(1)).join(' / ')} ms`,
+  );
   const turnovers = [...inOrder].sort((a, b) => a - b);
   const at = (q: number): number => turnovers[Math.min(turnovers.length - 1, Math.floor(q * turnovers.length))] ?? 0;
   const mean = turnovers.reduce((sum, value) => sum + value, 0) / Math.max(1, turnovers.length);
   const busyMs = calls.reduce((sum, call) => sum + (call.endedAt - call.at), 0);
-  console.log(`  turnover         mean ${mean.toFixed(1)} ms, p50 ${at(0.5)} / p90 ${at(0.9)} / p99 ${at(0.99)} / max ${at(1)} ms; mean call ${(busyMs / calls.length).toFixed(1)} ms`);
+  console.log(
+    `  turnover         mean ${mean.toFixed(1)} ms, p50 ${at(0.5)} / p90 ${at(0.9)} / p99 ${at(0.99)} / max ${at(1)} ms; mean call ${(busyMs / calls.length).toFixed(1)} ms`,
+  );
 } finally {
   await cluster.close();
 }
