@@ -1,16 +1,22 @@
 /**
  * B5 — a throttling service. One tenant (C = 3), 30 % of calls answered 429 or 503 (half each)
- * with `Retry-After: 1` (seconds); 100 three-page runs from 2 worker processes.
- * Targets: every run completes, no call reaches the service before a Retry-After it gave has
- * elapsed, and the peak in-flight stays ≤ C.
+ * with Retry-After written in turn as whole seconds, fractional seconds and an HTTP date; 100
+ * three-page runs from 4 worker processes. Targets: every run completes, no call goes out before a
+ * Retry-After it was given has elapsed, and the peak in-flight stays ≤ C.
  *
- * "Before Retry-After elapsed" is counted by the simulator per (tenant, service): a call that
- * arrives inside the window opened by a 429/503 (from its send time + Retry-After) is early. The raw
- * count includes calls already in flight when the throttling answer was sent (nobody could have
- * known); the graced count forgives calls that arrived within 50 ms of the window opening.
+ * Three counts of early calls:
+ * - raw (the simulator): calls that arrived inside the window a 429/503 opened (from when the
+ *   answer left to its Retry-After). It includes calls that were already on their way, or sent by
+ *   a process that could not know yet, when the answer left;
+ * - graced (the simulator): the same, forgiving calls that arrived within 50 ms of the answer;
+ * - causal (the workers' debug logs): calls a worker sent while it knew of a running cool-down —
+ *   one it was given itself or whose news had reached it. This is the request gate's promise.
  *
- *   npx tsx bench/b5-throttling.ts [--runs 100] [--rate 0.3] [--retry-after 1]
+ *   npx tsx bench/b5-throttling.ts [--runs 100] [--rate 0.3] [--retry-after 1] [--workers 4] [--details]
  */
+import { readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startCluster } from './lib/cluster.js';
 
@@ -20,8 +26,15 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '0.3' },
     'retry-after': { type: 'string', default: '1' },
     details: { type: 'boolean', default: false },
+    workers: { type: 'string', default: '4' },
   },
 });
+const workers = Number(values.workers);
+// Every worker's debug log (request sent, throttled, cool-down news) goes to this file, one JSON
+// line each, for the causal count.
+const workerLog = path.join(os.tmpdir(), `exorun-b5-${process.pid}.log`);
+process.env['BENCH_WORKER_LOG'] = workerLog;
+process.env['BENCH_LOG_LEVEL'] = 'debug';
 const runs = Number(values.runs);
 const rate = Number(values.rate);
 const retryAfterSec = Number(values['retry-after']);
@@ -29,7 +42,7 @@ const organization = 'b5.onmicrosoft.com';
 const slots = 3;
 
 const cluster = await startCluster({
-  workers: 2,
+  workers,
   concurrency: 10,
   simulatorArgs: ['--early-retry-grace-ms', '50'],
   jobsYaml: (outputs) => `version: 1
@@ -47,7 +60,7 @@ try {
   await warmDone;
   await cluster.configureSimulator({
     organization,
-    faults: { throttleRate: rate / 2, unavailableRate: rate / 2, retryAfterSec, seed: 7 },
+    faults: { throttleRate: rate / 2, unavailableRate: rate / 2, retryAfterSec, retryAfterFormat: 'mixed', seed: 7 },
   });
   await cluster.resetSimulatorStats();
 
@@ -57,16 +70,23 @@ try {
   await cluster.runs.queue.addBulk(
     plans.map((plan) => ({ name: plan.job, data: plan, opts: { jobId: plan.runId, attempts: 10, backoff: { type: 'exponential', delay: 500 } } })),
   );
+  const measuredFrom = Date.now();
   const finished = await done;
   const elapsedMs = Math.max(...finished.values()) - started;
   const stats = await cluster.simulatorStats(organization, 'exo');
   const byStatus = stats['byStatus'] as unknown as Record<string, number>;
   console.log(
-    `B5 throttling: ${runs} three-page runs, C=${slots}, ${Math.round(rate * 100)} % of calls 429/503 with Retry-After ${retryAfterSec} s, 2 workers`,
+    `B5 throttling: ${runs} three-page runs, C=${slots}, ${Math.round(rate * 100)} % of calls 429/503 with Retry-After ~${retryAfterSec} s (seconds, fraction, date), ${workers} workers`,
   );
   console.log(`  completed        ${finished.size} of ${runs} in ${(elapsedMs / 1000).toFixed(1)} s`);
   console.log(`  calls            ${stats['requests']} (by status ${JSON.stringify(byStatus)})`);
-  console.log(`  early calls      ${stats['callsInRetryAfterWindow']} raw, ${stats['earlyRetries']} after a 50 ms grace (target 0)`);
+  const causal = causalEarlyCalls(await readFile(workerLog, 'utf8'), measuredFrom);
+  console.log(
+    `  early calls      ${stats['callsInRetryAfterWindow']} raw, ${stats['earlyRetries']} after a 50 ms grace; ${causal.early} causal of ${causal.sent} sent (target 0)`,
+  );
+  console.log(
+    `  cool-downs       ${causal.ownThrottles} answers read by a worker, ${causal.news} news received by the others; news reached them ${causal.newsLagMs.length === 0 ? '-' : `p50 ${quantile(causal.newsLagMs, 0.5)} / p90 ${quantile(causal.newsLagMs, 0.9)} / max ${quantile(causal.newsLagMs, 1)} ms`} after the answer was read`,
+  );
   console.log(`  peak in-flight   ${stats['peakInFlight']} (limit ${slots}); refused for concurrency ${stats['refusedConcurrency']}`);
   if (values.details) {
     // Each early call with the throttling answer it ignored: how long after that answer it came,
@@ -76,18 +96,81 @@ try {
       endedAt: number;
       status: number;
       connectionId?: string;
+      clientRequestId?: string;
       page: number;
     }[];
+    // When each request left its worker, by client-request-id, from the workers' debug lines.
+    const sentAt = new Map<string, { time: number; pid: number }>();
+    for (const line of (await readFile(workerLog, 'utf8')).split('\n')) {
+      if (!line.includes('"request sent"')) continue;
+      const entry = JSON.parse(line) as { time: string; pid: number; clientRequestId: string };
+      sentAt.set(entry.clientRequestId, { time: Date.parse(entry.time), pid: entry.pid });
+    }
     const throttles = calls.filter((call) => call.status === 429 || call.status === 503);
     for (const call of calls) {
       const ignored = throttles.find((answer) => answer !== call && call.at >= answer.endedAt + 50 && call.at < answer.endedAt + retryAfterSec * 1000);
       if (ignored) {
         console.log(
-          `  early: ${call.at - ignored.endedAt} ms after a ${ignored.status}; ${call.connectionId === ignored.connectionId ? 'same' : 'other'} process; page ${call.page} (answer page ${ignored.page}); status ${call.status}`,
+          `  early: arrived ${call.at - ignored.endedAt} ms after a ${ignored.status} left; ${call.connectionId === ignored.connectionId ? 'same' : 'other'} process; page ${call.page} (answer page ${ignored.page}); status ${call.status}; ${describeSend(sentAt.get(call.clientRequestId ?? ''), ignored.endedAt, call.at)}`,
         );
       }
     }
   }
 } finally {
   await cluster.close();
+  if (process.env['B5_KEEP_LOG']) console.log(`  worker log kept: ${workerLog}`);
+  else await rm(workerLog, { force: true });
+}
+
+/**
+ * From the workers' debug lines (pid, time, msg): a request a worker sent while a cool-down it
+ * knew of was still running is early. A worker knows of a cool-down when it read the throttling
+ * answer itself ('asked to wait', with waitMs) or received its news ('cool-down news', waitMs).
+ * Log times are whole milliseconds, so a send within 1 ms of a deadline is not counted.
+ */
+function causalEarlyCalls(log: string, fromMs: number): { sent: number; early: number; ownThrottles: number; news: number; newsLagMs: number[] } {
+  const knownUntil = new Map<number, number>();
+  const throttleTimes: number[] = [];
+  const newsTimes: number[] = [];
+  let sent = 0;
+  let early = 0;
+  for (const line of log.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let entry: { pid?: number; time?: number | string; msg?: string; waitMs?: number };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      continue;
+    }
+    const { pid, msg } = entry;
+    const time = typeof entry.time === 'string' ? Date.parse(entry.time) : entry.time;
+    if (pid === undefined || time === undefined || time < fromMs) continue;
+    if ((msg?.includes('asked to wait') || msg === 'cool-down news') && typeof entry.waitMs === 'number') {
+      knownUntil.set(pid, Math.max(knownUntil.get(pid) ?? 0, time + entry.waitMs));
+      (msg === 'cool-down news' ? newsTimes : throttleTimes).push(time);
+    } else if (msg === 'request sent') {
+      sent += 1;
+      if (time + 1 < (knownUntil.get(pid) ?? 0)) early += 1;
+    }
+  }
+  // How long after a worker read an answer the others' news arrived (each news to the latest answer before it).
+  throttleTimes.sort((a, b) => a - b);
+  const newsLagMs = newsTimes
+    .map((time) => {
+      let latest: number | undefined;
+      for (const answer of throttleTimes) if (answer <= time) latest = answer;
+      return latest === undefined ? undefined : time - latest;
+    })
+    .filter((lag): lag is number => lag !== undefined)
+    .sort((a, b) => a - b);
+  return { sent, early, ownThrottles: throttleTimes.length, news: newsTimes.length, newsLagMs };
+}
+
+function describeSend(sent: { time: number; pid: number } | undefined, answerLeftMs: number, arrivedMs: number): string {
+  if (!sent) return 'its send is not in the logs';
+  return `sent by pid ${sent.pid} ${sent.time - answerLeftMs} ms after the answer left, ${arrivedMs - sent.time} ms before it arrived`;
+}
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 }

@@ -22,7 +22,7 @@ export interface Runtime {
 
 export function createRuntime(options: GlobalOptions, component: string): Runtime {
   const env = readEnv();
-  const logger = createLogger({ level: options.logLevel ?? env.LOG_LEVEL, base: { process: component } });
+  const logger = createLogger({ level: options.logLevel ?? env.LOG_LEVEL, base: { process: component, pid: process.pid } });
   return { env, logger, configFile: options.config ?? env.EXORUN_CONFIG };
 }
 

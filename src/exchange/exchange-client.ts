@@ -232,6 +232,7 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
       }
       const clientRequestId = randomUUID();
       let response: HttpResponse;
+      options.logger?.debug({ cmdlet: request.cmdlet, clientRequestId }, 'request sent');
       try {
         response = await options.transport.request({
           method: 'POST',

@@ -250,7 +250,10 @@ export function createRedisTenantLimiter(options: RedisLimiterOptions): RedisTen
     if (type === 'cool' && typeof ms === 'number') {
       // The remaining wait, not a wall-clock deadline: machines' clocks do not matter, and the
       // deadline here ends the transit time later than the sender's, never earlier.
-      if (origin !== instanceId) board.extend(member, ms);
+      if (origin !== instanceId) {
+        board.extend(member, ms);
+        logger?.debug({ key: member, waitMs: ms }, 'cool-down news');
+      }
       return;
     }
     if (type === 'grant' && typeof expiry === 'number' && Array.isArray(grants)) {
