@@ -77,7 +77,12 @@ export const ERROR_CODES = {
     scope: 'run',
     summary: 'EXORUN_SECRET_KEY (or EXORUN_SECRET_KEY_FILE) is missing or not 32 bytes, or cannot decrypt a stored session.',
   },
-  AUTH_UNAVAILABLE: { retryable: true, retry: 'transient', scope: 'run', summary: 'The token endpoint could not be reached or answered with a server error.' },
+  AUTH_UNAVAILABLE: {
+    retryable: true,
+    retry: 'transient',
+    scope: 'run',
+    summary: 'The sign-in host could not be reached or its token endpoint answered with a server error.',
+  },
   AUTH_FAILED: { retryable: false, retry: 'fail', scope: 'run', summary: 'Token acquisition failed for a reason not covered by a more specific code.' },
 
   // Exchange Online / Security & Compliance calls
@@ -91,9 +96,24 @@ export const ERROR_CODES = {
   EXO_ACCESS_DENIED: { retryable: false, retry: 'fail', scope: 'item', summary: 'The caller is not allowed to run this cmdlet or read this object.' },
   EXO_BAD_REQUEST: { retryable: false, retry: 'fail', scope: 'item', summary: 'The service rejected a parameter or its value.' },
   EXO_NOT_FOUND: { retryable: false, retry: 'fail', scope: 'item', summary: 'The object named by a parameter does not exist.' },
-  EXO_THROTTLED: { retryable: true, retry: 'wait', scope: 'run', summary: 'The service asked us to slow down (429 or a concurrency refusal).' },
-  EXO_UNAVAILABLE: { retryable: true, retry: 'transient', scope: 'item', summary: 'The service was unreachable or answered 503/504.' },
-  EXO_SERVER_ERROR: { retryable: true, retry: 'transient', scope: 'item', summary: 'The service failed with an unexpected server error.' },
+  EXO_THROTTLED: {
+    retryable: true,
+    retry: 'wait',
+    scope: 'run',
+    summary: 'The service asked us to slow down (429, a 503 with Retry-After, or a concurrency refusal).',
+  },
+  EXO_UNAVAILABLE: {
+    retryable: true,
+    retry: 'transient',
+    scope: 'item',
+    summary: 'The service was unreachable, or answered 502/503/504/408 without saying when to come back.',
+  },
+  EXO_SERVER_ERROR: {
+    retryable: true,
+    retry: 'transient',
+    scope: 'item',
+    summary: 'The service failed with a server error (500, any body), or a transient exception the module names.',
+  },
   EXO_CURSOR_EXPIRED: {
     retryable: true,
     retry: 'restart',
