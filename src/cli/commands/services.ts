@@ -9,7 +9,7 @@ import { startWorkerProcess } from '../../worker/index.js';
 import { createServiceShutdown, type ServiceShutdown } from '../signals.js';
 import { createOpsEndpoint } from '../ops-endpoint.js';
 import type { ExorunMetrics } from '../../core/index.js';
-import { createRuntime, loadConfigSource, logRedisOutages, resolveRedis, type GlobalOptions, type Runtime } from '../runtime.js';
+import { createRuntime, loadConfigSource, logRedisOutages, resolveRedis, type GlobalOptions, type ResolvedRedis, type Runtime } from '../runtime.js';
 
 export interface UpOptions extends GlobalOptions {
   runNow?: boolean;
@@ -28,25 +28,24 @@ export async function upCommand(options: UpOptions): Promise<number> {
   const runtime = createRuntime(options, 'up');
   const shutdown = createServiceShutdown(runtime.logger, { drainMs: drainMs(options.drain) });
   return startService(shutdown, async () => {
-    const config = await loadConfigSource(runtime, options.watch !== false);
-    shutdown.add('configuration watch', () => config.close());
-    shutdown.onReload(() => config.reload());
-    const redis = await resolveRedis(runtime, { startIfMissing: true });
-    const { embedded } = redis;
-    if (embedded) {
-      shutdown.add(
-        'private redis-server',
-        async () => {
-          runtime.logger.info({ pid: embedded.pid }, 'stopping the private redis-server');
-          await embedded.stop();
-          runtime.logger.info({ pid: embedded.pid }, 'private redis-server stopped');
-        },
-        () => embedded.stopWithoutWaiting(),
-      );
-    }
-    await waitForRedisLogged(runtime, shutdown, redis.url);
-    const ops = createOpsEndpoint(runtime, redis.url, UP_HTTP_PORT);
-    shutdown.add('operator endpoint', () => ops.close());
+    const { config, redis, ops } = await startServiceBase(runtime, shutdown, {
+      watch: options.watch !== false,
+      startRedisIfMissing: true,
+      httpPort: UP_HTTP_PORT,
+      // Registered before everything that needs Redis, so it closes after all of them.
+      onRedis: ({ embedded }) => {
+        if (!embedded) return;
+        shutdown.add(
+          'private redis-server',
+          async () => {
+            runtime.logger.info({ pid: embedded.pid }, 'stopping the private redis-server');
+            await embedded.stop();
+            runtime.logger.info({ pid: embedded.pid }, 'private redis-server stopped');
+          },
+          () => embedded.stopWithoutWaiting(),
+        );
+      },
+    });
     const scheduler = await startSchedulerProcess({ config, env: runtime.env, logger: runtime.logger, redisUrl: redis.url });
     shutdown.add('scheduler', () => scheduler.close());
     const worker = await startWorker(runtime, config, redis.url, options.concurrency, ops.metrics);
@@ -62,13 +61,11 @@ export async function workerCommand(options: GlobalOptions & { concurrency?: str
   const runtime = createRuntime(options, 'worker');
   const shutdown = createServiceShutdown(runtime.logger, { drainMs: drainMs(options.drain) });
   return startService(shutdown, async () => {
-    const config = await loadConfigSource(runtime, options.watch !== false);
-    shutdown.add('configuration watch', () => config.close());
-    shutdown.onReload(() => config.reload());
-    const redis = await resolveRedis(runtime, { startIfMissing: false });
-    await waitForRedisLogged(runtime, shutdown, redis.url);
-    const ops = createOpsEndpoint(runtime, redis.url, undefined);
-    shutdown.add('operator endpoint', () => ops.close());
+    const { config, redis, ops } = await startServiceBase(runtime, shutdown, {
+      watch: options.watch !== false,
+      startRedisIfMissing: false,
+      httpPort: undefined,
+    });
     const worker = await startWorker(runtime, config, redis.url, options.concurrency, ops.metrics);
     shutdown.add('worker', () => worker.close(drainMs(options.drain)));
     await ops.start({ worker });
@@ -81,13 +78,11 @@ export async function schedulerCommand(options: GlobalOptions & { watch?: boolea
   // No runs to drain: the deadline is the grace alone.
   const shutdown = createServiceShutdown(runtime.logger, { drainMs: 0 });
   return startService(shutdown, async () => {
-    const config = await loadConfigSource(runtime, options.watch !== false);
-    shutdown.add('configuration watch', () => config.close());
-    shutdown.onReload(() => config.reload());
-    const redis = await resolveRedis(runtime, { startIfMissing: false });
-    await waitForRedisLogged(runtime, shutdown, redis.url);
-    const ops = createOpsEndpoint(runtime, redis.url, undefined);
-    shutdown.add('operator endpoint', () => ops.close());
+    const { config, redis, ops } = await startServiceBase(runtime, shutdown, {
+      watch: options.watch !== false,
+      startRedisIfMissing: false,
+      httpPort: undefined,
+    });
     const scheduler = await startSchedulerProcess({ config, env: runtime.env, logger: runtime.logger, redisUrl: redis.url });
     shutdown.add('scheduler', () => scheduler.close());
     await ops.start({ scheduler });
@@ -118,6 +113,26 @@ async function waitForRedisLogged(runtime: Runtime, shutdown: ServiceShutdown, u
   // Kept for the life of the process: outages after start-up are reported the same way.
   logRedisOutages(runtime.logger, url);
   await waitForRedis(url, { signal: shutdown.signal });
+}
+
+/**
+ * What every service starts with, each part closed by the shutdown: the jobs file (watched, and
+ * reloaded on SIGHUP), Redis (waited for, one line per outage) and the operator endpoint.
+ */
+async function startServiceBase(
+  runtime: Runtime,
+  shutdown: ServiceShutdown,
+  options: { watch: boolean; startRedisIfMissing: boolean; httpPort: number | undefined; onRedis?: (redis: ResolvedRedis) => void },
+): Promise<{ config: ConfigSource; redis: ResolvedRedis; ops: ReturnType<typeof createOpsEndpoint> }> {
+  const config = await loadConfigSource(runtime, options.watch);
+  shutdown.add('configuration watch', () => config.close());
+  shutdown.onReload(() => config.reload());
+  const redis = await resolveRedis(runtime, { startIfMissing: options.startRedisIfMissing });
+  options.onRedis?.(redis);
+  await waitForRedisLogged(runtime, shutdown, redis.url);
+  const ops = createOpsEndpoint(runtime, redis.url, options.httpPort);
+  shutdown.add('operator endpoint', () => ops.close());
+  return { config, redis, ops };
 }
 
 /** The operator endpoint port of `exorun up` when EXORUN_HTTP_PORT is unset (Prometheus exporter range). */
