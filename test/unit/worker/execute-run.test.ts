@@ -5,7 +5,7 @@ import { createSilentLogger } from '../../../src/core/logger.js';
 import type { CmdletRequest, ServiceName } from '../../../src/core/ports.js';
 import type { RunPlan, RunStep } from '../../../src/core/run-plan.js';
 import { executeRun, type RunAttempt, type RunPorts, type RunProgress, type WindowStore } from '../../../src/worker/run/index.js';
-import { FakeExchange, FakeSlots, FakeStore, page, type Script } from './fakes.js';
+import { FakeExchange, FakeSlots, FakeStore, makePlan, makeStep, page, type Script } from './fakes.js';
 
 const tenant: TenantConfig = {
   name: 'contoso',
@@ -15,32 +15,8 @@ const tenant: TenantConfig = {
   limits: { exo: 3, ipps: 3 },
 };
 
-function step(name: string, overrides: Partial<RunStep> = {}): RunStep {
-  return { name, service: 'exo', cmdlet: 'Get-Mailbox', parameters: {}, formats: ['jsonl'], pageSize: 1000, ...overrides };
-}
-
-function plan(steps: RunStep[], definition: Partial<RunPlan['definition']> = {}): RunPlan {
-  return {
-    v: 2,
-    runId: 'job.contoso.20261202T120000Z',
-    job: 'job',
-    tenant: 'contoso',
-    trigger: 'manual',
-    requestedAt: '2026-12-02T12:00:00.000Z',
-    definitionHash: 'h',
-    definition: {
-      steps,
-      namedSteps: steps.length > 1,
-      timeoutMs: 60_000,
-      timezone: 'Europe/Berlin',
-      allowWrite: false,
-      maxItemFailures: { count: 0 },
-      overlap: 'allow',
-      retry: { attempts: 3, backoffMs: 10_000 },
-      ...definition,
-    },
-  };
-}
+const step = makeStep;
+const plan = (steps: RunStep[], definition: Partial<RunPlan['definition']> = {}): RunPlan => makePlan(steps, definition);
 
 interface Setup {
   attempt: RunAttempt;

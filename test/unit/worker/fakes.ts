@@ -1,4 +1,5 @@
 import { AppError } from '../../../src/core/errors.js';
+import type { RunPlan, RunStep } from '../../../src/core/run-plan.js';
 import type {
   CmdletPage,
   CmdletRequest,
@@ -221,4 +222,34 @@ export class FakeStore implements OutputStore {
     if (!output) throw new AppError('STORE_READ_FAILED', 'no such output');
     for (const object of output.objects) yield object;
   }
+}
+
+/** One step of a run plan (Get-Mailbox to JSONL unless overridden). */
+export function makeStep(name: string, overrides: Partial<RunStep> = {}): RunStep {
+  return { name, service: 'exo', cmdlet: 'Get-Mailbox', parameters: {}, formats: ['jsonl'], pageSize: 1000, ...overrides };
+}
+
+/** A planned run of job `job` for tenant `contoso` with these steps. */
+export function makePlan(steps: RunStep[], definition: Partial<RunPlan['definition']> = {}, extra: Partial<RunPlan> = {}): RunPlan {
+  return {
+    v: 2,
+    runId: 'job.contoso.20261202T120000Z',
+    job: 'job',
+    tenant: 'contoso',
+    trigger: 'manual',
+    requestedAt: '2026-12-02T12:00:00.000Z',
+    definitionHash: 'h',
+    definition: {
+      steps,
+      namedSteps: steps.length > 1,
+      timeoutMs: 60_000,
+      timezone: 'Europe/Berlin',
+      allowWrite: false,
+      maxItemFailures: { count: 0 },
+      overlap: 'allow',
+      retry: { attempts: 3, backoffMs: 10_000 },
+      ...definition,
+    },
+    ...extra,
+  };
 }

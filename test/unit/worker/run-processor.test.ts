@@ -9,32 +9,13 @@ import type { RunPlan } from '../../../src/core/run-plan.js';
 import type { RedisTenantLimiter } from '../../../src/limits/index.js';
 import { createRunProcessor } from '../../../src/worker/run-processor.js';
 import type { TenantSession } from '../../../src/worker/tenant-sessions.js';
-import { FakeExchange, FakeStore, fakeLease, page, type Script } from './fakes.js';
+import { FakeExchange, FakeStore, fakeLease, makePlan, makeStep, page, type Script } from './fakes.js';
 
 const tenant: TenantConfig = { name: 'contoso', organization: 'contoso.onmicrosoft.com', cloud: 'commercial', limits: { exo: 3, ipps: 3 } };
 const config = { file: '/jobs.yaml', version: 1, outputDirectory: '/outputs', tenants: { contoso: tenant }, jobs: {}, warnings: [] } as unknown as ExorunConfig;
 
 function runPlan(cmdlet = 'Get-Mailbox', extra: Partial<RunPlan> = {}): RunPlan {
-  return {
-    v: 2,
-    runId: 'job.contoso.20261202T120000Z',
-    job: 'job',
-    tenant: 'contoso',
-    trigger: 'manual',
-    requestedAt: '2026-12-02T12:00:00.000Z',
-    definitionHash: 'h',
-    definition: {
-      steps: [{ name: cmdlet, service: 'exo', cmdlet, parameters: {}, formats: ['jsonl'], pageSize: 1000 }],
-      namedSteps: false,
-      timeoutMs: 60_000,
-      timezone: 'UTC',
-      allowWrite: false,
-      maxItemFailures: { count: 0 },
-      overlap: 'allow',
-      retry: { attempts: 3, backoffMs: 10_000 },
-    },
-    ...extra,
-  };
+  return makePlan([makeStep(cmdlet, { cmdlet })], { timezone: 'UTC' }, extra);
 }
 
 /** The parts of a BullMQ job the processor uses, recording what it was told to do. */
