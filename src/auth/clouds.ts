@@ -73,12 +73,14 @@ const CLOUDS: Record<Exclude<CloudName, 'simulated'>, CloudEndpoints> = {
   },
 };
 
-/** The endpoints of a named Microsoft cloud. `simulated` endpoints come from the running simulator. */
+/**
+ * The endpoints of a named Microsoft cloud. A cloud whose endpoints are not in the table (the
+ * simulator's come from the running simulator, see the worker's clouds) has none here.
+ */
 export function cloudEndpoints(cloud: CloudName): CloudEndpoints {
-  if (cloud === 'simulated') {
-    throw new AppError('INTERNAL', 'simulated cloud endpoints come from the simulator, not the cloud table');
-  }
-  return CLOUDS[cloud];
+  const endpoints = Object.hasOwn(CLOUDS, cloud) ? CLOUDS[cloud as keyof typeof CLOUDS] : undefined;
+  if (!endpoints) throw new AppError('INTERNAL', `The cloud table has no endpoints for '${cloud}'; they come from where that cloud is served.`);
+  return endpoints;
 }
 
 /**
