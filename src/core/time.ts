@@ -47,11 +47,6 @@ export function withJitter(ms: number, ratio = 0.2): number {
   return Math.round(ms * (1 + Math.random() * ratio));
 }
 
-/** Exponential backoff: `baseMs * 2^attempt`, capped, with jitter. `attempt` counts from 0. */
-export function backoffMs(attempt: number, baseMs = 2_000, capMs = 60_000): number {
-  return withJitter(Math.min(capMs, baseMs * 2 ** Math.max(0, attempt)));
-}
-
 /** `20261122T020000Z`: sortable and safe in file names and BullMQ job ids. */
 export function compactUtc(ms: number): string {
   return new Date(ms)
