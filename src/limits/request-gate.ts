@@ -54,7 +54,9 @@ export async function admitRequest(input: AdmitInput): Promise<void> {
         { retryAfterMs: coolingMs, details: { tenant: slot.key.tenant, service: slot.key.service } },
       );
     }
-    resumeAtMs ??= now + resumeAfterMs(coolingMs);
+    // Planned from a clock read after the remaining wait was: reading it before would plan the
+    // moment early by however long the board's own clock read came later.
+    resumeAtMs ??= clock.now() + resumeAfterMs(coolingMs);
     // Sleeps until then; a longer cool-down announced meanwhile wakes it to plan again. Timers may
     // fire a little early (they run on the event loop's cached clock): the loop sleeps out the rest.
     if ((await sleepUnlessExtended(resumeAtMs - now, board, slot, signal)) === 'extended') resumeAtMs = undefined;

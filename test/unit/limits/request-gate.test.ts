@@ -183,3 +183,26 @@ describe('request gate', () => {
     expect(admitted.error).toMatchObject({ code: 'LIMIT_LEASE_LOST' });
   });
 });
+
+describe('the planned moment', () => {
+  it('is never before the deadline plus the request’s spread, even when the clock moves between reads', async () => {
+    vi.useRealTimers();
+    // A clock that moves on a millisecond with every read, as a busy process's does between two statements.
+    let reads = 0;
+    const creeping = { now: () => 5_000 + reads++ };
+    const creepingBoard = createCoolDownBoard(creeping);
+    creepingBoard.extend(member, 20);
+    const deadline = 5_000 + 20;
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    // What the gate last read before it let the request go.
+    let leftAt: number | undefined;
+    const gateClock = {
+      now: () => {
+        leftAt = creeping.now();
+        return leftAt;
+      },
+    };
+    await admitRequest({ slot, board: creepingBoard, clock: gateClock, maxWaitMs: 1_000 });
+    expect(leftAt).toBeGreaterThanOrEqual(deadline);
+  });
+});
