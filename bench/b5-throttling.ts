@@ -18,6 +18,7 @@ import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { causalEarlyCalls, type CausalCount } from '../test/support/throttling.js';
 import { startCluster } from './lib/cluster.js';
 
 const { values } = parseArgs({
@@ -80,12 +81,13 @@ try {
   );
   console.log(`  completed        ${finished.size} of ${runs} in ${(elapsedMs / 1000).toFixed(1)} s`);
   console.log(`  calls            ${stats['requests']} (by status ${JSON.stringify(byStatus)})`);
-  const causal = causalEarlyCalls(await readFile(workerLog, 'utf8'), measuredFrom);
+  const causal = causalEarlyCalls([await readFile(workerLog, 'utf8')], measuredFrom);
+  const lags = newsLags(causal);
   console.log(
     `  early calls      ${stats['callsInRetryAfterWindow']} raw, ${stats['earlyRetries']} after a 50 ms grace; ${causal.early} causal of ${causal.sent} sent (target 0)`,
   );
   console.log(
-    `  cool-downs       ${causal.ownThrottles} answers read by a worker, ${causal.news} news received by the others; news reached them ${causal.newsLagMs.length === 0 ? '-' : `p50 ${quantile(causal.newsLagMs, 0.5)} / p90 ${quantile(causal.newsLagMs, 0.9)} / max ${quantile(causal.newsLagMs, 1)} ms`} after the answer was read`,
+    `  cool-downs       ${causal.answers} answers read by a worker, ${causal.news} news received by the others; news reached them ${lags.length === 0 ? '-' : `p50 ${quantile(lags, 0.5)} / p90 ${quantile(lags, 0.9)} / max ${quantile(lags, 1)} ms`} after the answer was read`,
   );
   console.log(`  peak in-flight   ${stats['peakInFlight']} (limit ${slots}); refused for concurrency ${stats['refusedConcurrency']}`);
   if (values.details) {
@@ -122,48 +124,17 @@ try {
   else await rm(workerLog, { force: true });
 }
 
-/**
- * From the workers' debug lines (pid, time, msg): a request a worker sent while a cool-down it
- * knew of was still running is early. A worker knows of a cool-down when it read the throttling
- * answer itself ('asked to wait', with waitMs) or received its news ('cool-down news', waitMs).
- * Log times are whole milliseconds, so a send within 1 ms of a deadline is not counted.
- */
-function causalEarlyCalls(log: string, fromMs: number): { sent: number; early: number; ownThrottles: number; news: number; newsLagMs: number[] } {
-  const knownUntil = new Map<number, number>();
-  const throttleTimes: number[] = [];
-  const newsTimes: number[] = [];
-  let sent = 0;
-  let early = 0;
-  for (const line of log.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    let entry: { pid?: number; time?: number | string; msg?: string; waitMs?: number };
-    try {
-      entry = JSON.parse(line) as typeof entry;
-    } catch {
-      continue;
-    }
-    const { pid, msg } = entry;
-    const time = typeof entry.time === 'string' ? Date.parse(entry.time) : entry.time;
-    if (pid === undefined || time === undefined || time < fromMs) continue;
-    if ((msg?.includes('asked to wait') || msg === 'cool-down news') && typeof entry.waitMs === 'number') {
-      knownUntil.set(pid, Math.max(knownUntil.get(pid) ?? 0, time + entry.waitMs));
-      (msg === 'cool-down news' ? newsTimes : throttleTimes).push(time);
-    } else if (msg === 'request sent') {
-      sent += 1;
-      if (time + 1 < (knownUntil.get(pid) ?? 0)) early += 1;
-    }
-  }
-  // How long after a worker read an answer the others' news arrived (each news to the latest answer before it).
-  throttleTimes.sort((a, b) => a - b);
-  const newsLagMs = newsTimes
+/** How long after a worker read an answer the others' news of it arrived (each news to the latest answer before it). */
+function newsLags(count: CausalCount): number[] {
+  const answers = [...count.answerTimes].sort((x, y) => x - y);
+  return count.newsTimes
     .map((time) => {
       let latest: number | undefined;
-      for (const answer of throttleTimes) if (answer <= time) latest = answer;
+      for (const answer of answers) if (answer <= time) latest = answer;
       return latest === undefined ? undefined : time - latest;
     })
     .filter((lag): lag is number => lag !== undefined)
-    .sort((a, b) => a - b);
-  return { sent, early, ownThrottles: throttleTimes.length, news: newsTimes.length, newsLagMs };
+    .sort((x, y) => x - y);
 }
 
 function describeSend(sent: { time: number; pid: number } | undefined, answerLeftMs: number, arrivedMs: number): string {

@@ -13,6 +13,7 @@ import type { Manifest } from '../../../src/storage/index.js';
 import { makeTestCertificate } from '../../support/certificates.js';
 import { readJsonl, readManifests } from '../../support/outputs.js';
 import { spawnExorun, type ExorunProcess } from '../../support/processes.js';
+import { causalEarlyCalls } from '../../support/throttling.js';
 import { testRedisUrl, uniquePrefix } from '../../support/redis.js';
 
 /**
@@ -119,10 +120,12 @@ beforeAll(async () => {
   };
   connection = new Redis(env['REDIS_URL']!, { maxRetriesPerRequest: null });
   runs = createRunQueue({ connection, prefix: env['EXORUN_PREFIX']! });
+  // Workers log at debug: each request sent, each throttling answer read, each cool-down news.
+  const workerEnv = { ...env, LOG_LEVEL: 'debug' };
   processes.push(
     spawnExorun(['scheduler'], env),
-    spawnExorun(['worker', '--concurrency', '8', '--drain', '5'], env),
-    spawnExorun(['worker', '--concurrency', '8', '--drain', '5'], env),
+    spawnExorun(['worker', '--concurrency', '8', '--drain', '5'], workerEnv),
+    spawnExorun(['worker', '--concurrency', '8', '--drain', '5'], workerEnv),
   );
   await Promise.all(processes.map((child, index) => child.waitForOutput(index === 0 ? /now leads reconciliation/ : /worker ready/)));
 }, 300_000);
@@ -179,6 +182,7 @@ describe('a tenant configured as an admin configures a real one (overrides, CA f
   it('holds the tenant back in every worker while the service throttles: 30 % 429/503 with Retry-After in all three forms', async () => {
     simulator.configure({ faults: { throttleRate: 0.15, unavailableRate: 0.15, retryAfterSec: 1, retryAfterFormat: 'mixed', seed: 5 } }, organization);
     simulator.recorder.reset();
+    const throttlingFrom = Date.now();
     try {
       const runIds: string[] = [];
       for (let index = 0; index < 16; index += 1) runIds.push(await enqueue('three-pages'));
@@ -193,12 +197,19 @@ describe('a tenant configured as an admin configures a real one (overrides, CA f
       const stats = simulator.recorder.stats(organization, 'exo');
       expect(stats.throttled).toBeGreaterThan(0);
       expect(stats.peakInFlight).toBeLessThanOrEqual(3);
-      // Calls that reached the service inside a Retry-After window it had given, more than 50 ms
-      // after it gave it: none. (Calls arriving within 50 ms were on their way before any process
-      // could know of the answer; docs/benchmarks.md B5 reports both counts.)
-      expect(stats.earlyRetries).toBe(0);
+      // No worker sent a request while it knew of a running cool-down — read itself, or heard of
+      // from the other worker (the request gate's promise). Arrivals inside a window at the service
+      // also count requests that were on their way before any worker could know; how many depends
+      // on the machine's load, so they are reported, not asserted (bench/b5-throttling.ts measures them).
+      const causal = causalEarlyCalls(
+        processes.slice(1).map((worker) => worker.output()),
+        throttlingFrom,
+      );
+      expect(causal.answers).toBeGreaterThan(0);
+      expect(causal.news).toBeGreaterThan(0);
+      expect(causal.early).toBe(0);
       process.stdout.write(
-        `throttling: ${stats.requests} calls, ${stats.throttled} 429 and ${stats.byStatus['503'] ?? 0} 503, ${stats.callsInRetryAfterWindow} inside a window, ${stats.earlyRetries} early beyond 50 ms\n`,
+        `throttling: ${stats.requests} calls, ${stats.throttled} 429 and ${stats.byStatus['503'] ?? 0} 503; ${causal.early} of ${causal.sent} sent while the sender knew of a cool-down; ${stats.callsInRetryAfterWindow} arrived inside a window (${stats.earlyRetries} beyond 50 ms)\n`,
       );
     } finally {
       simulator.configure({ faults: { throttleRate: 0, unavailableRate: 0 } }, organization);

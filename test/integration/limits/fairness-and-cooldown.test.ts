@@ -1,5 +1,8 @@
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/core/logger.js';
 import { createHarness, type Harness } from '../../support/harness.js';
+import { causalEarlyCalls } from '../../support/throttling.js';
 
 let harness: Harness | undefined;
 afterEach(async () => {
@@ -67,7 +70,6 @@ describe('throttling: a shared cool-down', () => {
   it('keeps every worker from calling a tenant until its Retry-After has passed', async () => {
     harness = await createHarness({
       label: 'cooldown',
-      simulator: { earlyRetryGraceMs: 25 },
       jobsYaml: (outputs) => `version: 1
 defaults: { output: { directory: ${JSON.stringify(outputs)}, formats: [jsonl] } }
 tenants:
@@ -77,8 +79,20 @@ jobs:
 `,
     });
     const organization = 'throttled.onmicrosoft.com';
-    await harness.startWorker();
-    await harness.startWorker();
+    // Each worker's debug lines (requests sent, throttling read, cool-down news), for the causal count.
+    const logs = ['', ''];
+    const loggerFor = (index: number) =>
+      createLogger({
+        level: 'debug',
+        destination: new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            logs[index] += chunk.toString();
+            done();
+          },
+        }),
+      });
+    await harness.startWorker({ logger: loggerFor(0) });
+    await harness.startWorker({ logger: loggerFor(1) });
     // Provision first, then make every call fail for a moment with a one-second Retry-After.
     await harness.finished(await harness.enqueue('domains'));
     harness.simulator.recorder.reset();
@@ -90,14 +104,17 @@ jobs:
     await Promise.all(runIds.map((runId) => harness!.finished(runId)));
 
     const calls = harness.simulator.recorder.calls();
-    const throttled = calls.filter((call) => call.status === 429);
-    expect(throttled.length).toBeGreaterThan(0);
-    const lastThrottleEnd = Math.max(...throttled.map((call) => call.endedAt));
-    // After the last 429 went out (plus time for workers to hear of it), nothing arrived for a second.
-    const tooSoon = calls.filter((call) => call.at > lastThrottleEnd + 25 && call.at < lastThrottleEnd + 1_000);
-    expect(tooSoon).toEqual([]);
-    const stats = harness.simulator.recorder.stats(organization, 'exo');
-    expect(stats.earlyRetries).toBe(0);
-    expect(stats.peakInFlight).toBeLessThanOrEqual(2);
+    expect(calls.filter((call) => call.status === 429).length).toBeGreaterThan(0);
+    // No worker sent a request while it knew of a running cool-down: one it read itself, or one
+    // whose news reached it from the other worker. (Arrivals at the service inside a window can
+    // still happen for requests that were on their way before the news could arrive; how many
+    // depends on the machine's load, so they are not asserted here: bench/b5-throttling.ts reports them.)
+    const causal = causalEarlyCalls(logs);
+    expect(causal.answers).toBeGreaterThan(0);
+    expect(causal.sent).toBeGreaterThan(0);
+    expect(causal.early).toBe(0);
+    // Both workers heard of cool-downs they did not read themselves.
+    expect(causal.news).toBeGreaterThan(0);
+    expect(harness.simulator.recorder.stats(organization, 'exo').peakInFlight).toBeLessThanOrEqual(2);
   });
 });
