@@ -50,6 +50,7 @@ export async function runCommand(jobName: string, options: RunCommandOptions): P
   const { url: redisUrl, connection } = await connectRedis(runtime, 'worker', 'exorun-cli');
   const runs = createRunQueue({ connection, prefix: runtime.env.EXORUN_PREFIX });
   let stopWatchingSignals = (): void => undefined;
+  let stopWatchingRedis = (): void => undefined;
   try {
     /** Queued runs whose result has not been printed yet. */
     const unfinished: string[] = [];
@@ -85,7 +86,12 @@ export async function runCommand(jobName: string, options: RunCommandOptions): P
       unfinished.push(plan.runId);
       if (!options.json) process.stdout.write(`queued ${plan.runId} (${plan.definition.steps.map((step) => step.cmdlet).join(' → ')} for ${plan.tenant})\n`);
     }
-    const workers = await runs.queue.getWorkersCount();
+    // From here on everything waits on a connection that retries for ever: a Redis that goes away
+    // and stays away ends the waiting (exit 4) wherever it happens, not only inside waitForRun.
+    const lostRedis = options.wait ? giveUpWhenRedisStaysDown(redisUrl, () => unfinished[0]) : undefined;
+    const orLostRedis = <T>(work: Promise<T>): Promise<T> => (lostRedis ? Promise.race([work, lostRedis.failed]) : work);
+    stopWatchingRedis = () => lostRedis?.stop();
+    const workers = await orLostRedis(runs.queue.getWorkersCount());
     if (!options.json && workers === 0 && queued.length > 0) {
       process.stdout.write('no worker is connected yet; the run starts when one is (`exorun worker` or `exorun up`)\n');
     }
@@ -101,14 +107,9 @@ export async function runCommand(jobName: string, options: RunCommandOptions): P
           : createProgressReporter({ runId: plan.runId, tty: process.stderr.isTTY === true, write: (text) => process.stderr.write(text) });
       clearProgressLine = () => reporter?.finish();
       const watch = reporter
-        ? await watchRunProgress({ connection, prefix: runtime.env.EXORUN_PREFIX, runId: plan.runId, onEvent: (event) => reporter.handle(event) })
+        ? await orLostRedis(watchRunProgress({ connection, prefix: runtime.env.EXORUN_PREFIX, runId: plan.runId, onEvent: (event) => reporter.handle(event) }))
         : undefined;
-      const lostRedis = giveUpWhenRedisStaysDown(redisUrl, plan.runId);
-      const result = await Promise.race([
-        waitForRun({ connection, prefix: runtime.env.EXORUN_PREFIX, runId: plan.runId, timeoutMs }),
-        lostRedis.failed,
-      ]).finally(async () => {
-        lostRedis.stop();
+      const result = await orLostRedis(waitForRun({ connection, prefix: runtime.env.EXORUN_PREFIX, runId: plan.runId, timeoutMs })).finally(async () => {
         reporter?.finish();
         // Closing waits for Redis to acknowledge; without Redis there is nothing to wait for.
         if (!redisSeemsDown()) await watch?.close();
@@ -125,6 +126,7 @@ export async function runCommand(jobName: string, options: RunCommandOptions): P
     return failures === 0 ? EXIT.ok : EXIT.failed;
   } finally {
     stopWatchingSignals();
+    stopWatchingRedis();
     if (!redisSeemsDown()) await runs.close();
     connection.disconnect();
   }
@@ -138,26 +140,33 @@ const REDIS_WAIT_GIVE_UP_MS = 30_000;
  * whose Redis went away would wait silently until --timeout, or for ever. The run itself is safe
  * in Redis and goes on when it is back.
  */
-function giveUpWhenRedisStaysDown(url: string, runId: string): { failed: Promise<never>; stop(): void } {
+function giveUpWhenRedisStaysDown(url: string, runIdNow: () => string | undefined): { failed: Promise<never>; stop(): void } {
   let timer: NodeJS.Timeout | undefined;
   let reject: (error: AppError) => void = () => undefined;
   const failed = new Promise<never>((_, rejectWith) => (reject = rejectWith));
   failed.catch(() => undefined);
+  const startTimer = (reason: string): void => {
+    timer ??= setTimeout(() => {
+      const runId = runIdNow();
+      const which = runId === undefined ? 'the runs' : `run ${runId}`;
+      reject(
+        new AppError(
+          'REDIS_UNAVAILABLE',
+          `Lost Redis at ${redactUrl(url)} for ${REDIS_WAIT_GIVE_UP_MS / 1000} s while waiting for ${which} (${reason}); the run goes on when Redis is back${runId === undefined ? '' : `: \`exorun show ${runId}\``}.`,
+        ),
+      );
+    }, REDIS_WAIT_GIVE_UP_MS);
+  };
   const unsubscribe = onRedisOutage((event) => {
     if (event.kind === 'up') {
       clearTimeout(timer);
       timer = undefined;
-    } else if (timer === undefined) {
-      timer = setTimeout(() => {
-        reject(
-          new AppError(
-            'REDIS_UNAVAILABLE',
-            `Lost Redis at ${redactUrl(url)} for ${REDIS_WAIT_GIVE_UP_MS / 1000} s while waiting for run ${runId} (${event.reason}); the run goes on when Redis is back: \`exorun show ${runId}\`.`,
-          ),
-        );
-      }, REDIS_WAIT_GIVE_UP_MS);
+    } else {
+      startTimer(event.reason);
     }
   });
+  // An outage that began before this watch did (its first event already went by) counts from now.
+  if (redisSeemsDown()) startTimer('Redis was already unreachable');
   return {
     failed,
     stop() {
