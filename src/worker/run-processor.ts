@@ -30,6 +30,12 @@ export interface RunProcessorDeps {
    * (its slot is due within one slot hold), otherwise between asks while it waits in the queue.
    */
   maxSlotWaitMs: number;
+  /**
+   * How many runs of this process may wait in it for their first slot at once. A waiting run holds
+   * a worker slot that other tenants' runs could use: beyond this, a run parks in the queue even
+   * near the front of its line. Default 1.
+   */
+  maxInProcessSlotWaits?: number;
   metrics?: ExorunMetrics;
 }
 
@@ -44,6 +50,8 @@ export interface RunProcessorDeps {
  * to the queue as delayed and is promoted when its turn comes.
  */
 export function createRunProcessor(deps: RunProcessorDeps) {
+  /** Runs of this process waiting in it for their first slot now. */
+  let slotWaits = 0;
   return async function processRun(job: Job, token?: string, signal?: AbortSignal): Promise<RunSummary> {
     let plan: RunPlan;
     let tenant: TenantConfig;
@@ -76,7 +84,15 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     try {
       const first = plan.definition.steps[0];
       if (!first) throw new AppError('QUEUE_PAYLOAD_INVALID', `Run ${plan.runId} has no steps.`);
-      const hold = await slots.holdFor(first.service, { maxWaitMs: deps.maxSlotWaitMs, queueIfBehind: true, ...(signal ? { signal } : {}) });
+      // Near the front of its line a run waits here for the hand-off, unless as many runs of this
+      // process already do: then it parks and leaves its worker slot to other tenants' runs.
+      const mayWait = slotWaits < (deps.maxInProcessSlotWaits ?? 1);
+      if (mayWait) slotWaits += 1;
+      const hold = await slots
+        .holdFor(first.service, { maxWaitMs: mayWait ? deps.maxSlotWaitMs : 0, queueIfBehind: true, ...(signal ? { signal } : {}) })
+        .finally(() => {
+          if (mayWait) slotWaits -= 1;
+        });
       if (!hold.held) {
         await park(job, runToken, first.service, tenant, waiterId, hold, logger);
         throw new DelayedError();

@@ -150,6 +150,8 @@ export async function startWorkerService(options: WorkerServiceOptions): Promise
     },
     logger,
     maxSlotWaitMs: options.leaseTtlMs,
+    // A quarter of the worker's slots at most wait for a tenant's slot; the rest take other runs.
+    maxInProcessSlotWaits: Math.max(1, Math.floor(options.concurrency / 4)),
     ...(options.metrics ? { metrics: options.metrics } : {}),
   });
 

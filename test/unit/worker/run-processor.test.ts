@@ -74,9 +74,10 @@ function fakeLimiter(answer: 'grant' | { position: number; retryAfterMs: number 
   return { limiter: limiter as unknown as RedisTenantLimiter, forgotten, leases };
 }
 
-function processorWith(limiter: RedisTenantLimiter, script: (request: CmdletRequest) => Script, store = new FakeStore()) {
+function processorWith(limiter: RedisTenantLimiter, script: (request: CmdletRequest) => Script, store = new FakeStore(), maxInProcessSlotWaits = 1) {
   const exchange = new FakeExchange(script);
   const processor = createRunProcessor({
+    maxInProcessSlotWaits,
     config: () => config,
     sessions: { get: async () => ({ client: exchange }) as unknown as TenantSession },
     limiter,
@@ -107,6 +108,27 @@ describe('the BullMQ adapter of a run', () => {
     expect(calls.progress).toContainEqual({ state: 'waiting-for-slot', position: 7 });
     expect(calls.promoted).toBe(1);
     expect(exchange.requests).toHaveLength(0);
+  });
+
+  it('lets only so many runs wait in the process for their slot; the others park and free their worker slot', async () => {
+    let releaseWait: (lease: undefined) => void = () => undefined;
+    const waits: string[] = [];
+    const { limiter } = fakeLimiter({ position: 0, retryAfterMs: 500 });
+    (limiter as unknown as { waitForSlot: () => Promise<undefined> }).waitForSlot = () => {
+      waits.push('wait');
+      return new Promise((resolve) => (releaseWait = resolve));
+    };
+    const { processor } = processorWith(limiter, () => ({ pages: [] }), new FakeStore(), 1);
+    const first = fakeJob(runPlan());
+    const second = fakeJob(runPlan());
+    const waiting = processor(first.job, 'token-1');
+    // The first run waits in the process for the hand-off; the second may not, so it parks at once.
+    await expect(processor(second.job, 'token-2')).rejects.toBeInstanceOf(DelayedError);
+    expect(second.calls.delayedUntil).toBeDefined();
+    expect(waits).toEqual(['wait']);
+    releaseWait(undefined);
+    await expect(waiting).rejects.toBeInstanceOf(DelayedError);
+    expect(first.calls.delayedUntil).toBeDefined();
   });
 
   it('fails for good, without retries, when trying again cannot help, and leaves the line', async () => {
