@@ -1,10 +1,10 @@
-import { ConfidentialClientApplication, type AuthenticationResult } from '@azure/msal-node';
+import type { AuthenticationResult, ConfidentialClientApplication } from '@azure/msal-node';
 import { knownAuthoritiesFor } from './authority.js';
 import type { Logger } from '../core/index.js';
 import type { AccessToken, HttpTransport, TokenProvider, TokenRequest } from '../core/index.js';
 import type { CertificateCredential } from './certificate.js';
 import { mapMsalError } from './msal-errors.js';
-import { msalSystemOptions, type MsalNetworkRecord } from './msal-network.js';
+import { loadMsal, msalSystemOptions, type MsalNetworkRecord } from './msal-network.js';
 import { tenantIdFromToken } from './token-claims.js';
 import { createTokenMemo } from './token-memo.js';
 
@@ -29,22 +29,26 @@ export interface CertificateTokenProviderOptions {
 export function createCertificateTokenProvider(options: CertificateTokenProviderOptions): TokenProvider {
   const logger = options.logger;
   const network: MsalNetworkRecord = {};
-  const application = new ConfidentialClientApplication({
-    auth: {
-      clientId: options.clientId,
-      authority: `${options.authorityHost}/${options.tenant}`,
-      clientCertificate: {
-        thumbprintSha256: options.credential.thumbprintSha256,
-        privateKey: options.credential.privateKeyPem,
-        ...(options.sendX5c ? { x5c: options.credential.chainPem } : {}),
+  let application: Promise<ConfidentialClientApplication> | undefined;
+  const createApplication = async (): Promise<ConfidentialClientApplication> => {
+    const { ConfidentialClientApplication } = await loadMsal();
+    return new ConfidentialClientApplication({
+      auth: {
+        clientId: options.clientId,
+        authority: `${options.authorityHost}/${options.tenant}`,
+        clientCertificate: {
+          thumbprintSha256: options.credential.thumbprintSha256,
+          privateKey: options.credential.privateKeyPem,
+          ...(options.sendX5c ? { x5c: options.credential.chainPem } : {}),
+        },
+        knownAuthorities: knownAuthoritiesFor(options.authorityHost),
+        // Declares that 401 claims challenges (continuous access evaluation) are handled: the
+        // exchange client renews the token with the claims and sends the request again.
+        clientCapabilities: ['cp1'],
       },
-      knownAuthorities: knownAuthoritiesFor(options.authorityHost),
-      // Declares that 401 claims challenges (continuous access evaluation) are handled: the
-      // exchange client renews the token with the claims and sends the request again.
-      clientCapabilities: ['cp1'],
-    },
-    system: msalSystemOptions(options.transport, logger, network),
-  });
+      system: msalSystemOptions(options.transport, logger, network),
+    });
+  };
 
   const memo = createTokenMemo();
   // One token request per resource at a time: many pages asking at once share it.
@@ -54,7 +58,10 @@ export function createCertificateTokenProvider(options: CertificateTokenProvider
     const askedAtMs = Date.now();
     let result: AuthenticationResult | null;
     try {
-      result = await application.acquireTokenByClientCredential({
+      application ??= createApplication();
+      result = await (
+        await application
+      ).acquireTokenByClientCredential({
         scopes: [`${request.resource}/.default`],
         ...(request.forceRefresh ? { skipCache: true } : {}),
         ...(request.claims === undefined ? {} : { claims: request.claims }),

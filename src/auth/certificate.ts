@@ -1,6 +1,6 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import forge from 'node-forge';
+import type forge from 'node-forge';
 import { AppError } from '../core/index.js';
 
 /** What msal-node needs to sign client assertions, plus facts to warn about expiry. */
@@ -36,7 +36,7 @@ export const CERTIFICATE_WARNING_MS = 14 * 86_400_000;
  */
 export async function loadCertificateCredential(options: LoadCertificateOptions): Promise<CertificateCredential> {
   const data = await readCredentialFile(options.certificatePath, 'certificate');
-  const parts = looksLikePem(data) ? await fromPem(data, options) : fromPfx(data, options);
+  const parts = looksLikePem(data) ? await fromPem(data, options) : await fromPfx(data, options);
   return checkCredential(parts, options);
 }
 
@@ -95,8 +95,10 @@ async function fromPem(data: Buffer, options: LoadCertificateOptions): Promise<C
 }
 
 // Node has no PKCS#12 API that yields the private key; node-forge reads both OpenSSL 3 (AES) and
-// legacy (RC2/3DES) PFX files.
-function fromPfx(data: Buffer, options: LoadCertificateOptions): CredentialParts {
+// legacy (RC2/3DES) PFX files. It is loaded only when a PFX file is read (PEM is the common case,
+// and it is several MiB a worker otherwise carries for nothing).
+async function fromPfx(data: Buffer, options: LoadCertificateOptions): Promise<CredentialParts> {
+  const { default: forge } = await import('node-forge');
   let p12: forge.pkcs12.Pkcs12Pfx;
   try {
     const asn1 = forge.asn1.fromDer(data.toString('binary'));

@@ -1,10 +1,10 @@
-import { PublicClientApplication, type AuthenticationResult } from '@azure/msal-node';
+import type { AuthenticationResult, PublicClientApplication } from '@azure/msal-node';
 import { AppError } from '../core/index.js';
 import { knownAuthoritiesFor } from './authority.js';
 import type { Logger } from '../core/index.js';
 import type { AccessToken, HttpTransport, TokenProvider, TokenRequest } from '../core/index.js';
 import { mapMsalError } from './msal-errors.js';
-import { msalSystemOptions, type MsalNetworkRecord } from './msal-network.js';
+import { loadMsal, msalSystemOptions, type MsalNetworkRecord } from './msal-network.js';
 import type { SessionKey, SessionStore } from './session-store.js';
 import { tenantIdFromToken } from './token-claims.js';
 import { createTokenMemo } from './token-memo.js';
@@ -27,7 +27,7 @@ export interface DelegatedTokenProviderOptions {
 }
 
 /** msal-node's application options shared by sign-in and refresh. */
-export function publicClientApplication(options: {
+export async function publicClientApplication(options: {
   authorityHost: string;
   tenant: string;
   clientId: string;
@@ -35,7 +35,8 @@ export function publicClientApplication(options: {
   logger?: Logger | undefined;
   /** Where msal's last request through our transport is recorded, for error messages. */
   network?: MsalNetworkRecord | undefined;
-}): PublicClientApplication {
+}): Promise<PublicClientApplication> {
+  const { PublicClientApplication } = await loadMsal();
   return new PublicClientApplication({
     auth: {
       clientId: options.clientId,
@@ -71,7 +72,7 @@ export function createDelegatedTokenProvider(options: DelegatedTokenProviderOpti
       const cache = await options.store.load(key);
       if (cache === undefined) throw reauth('has not been created');
       const network: MsalNetworkRecord = {};
-      const application = publicClientApplication({ ...options, network });
+      const application = await publicClientApplication({ ...options, network });
       application.getTokenCache().deserialize(cache);
       const account = (await application.getTokenCache().getAllAccounts()).find((candidate) => candidate.username.toLowerCase() === options.account);
       if (!account) throw reauth(`is not in the stored session (it holds ${cache.length > 0 ? 'another account' : 'nothing'})`);

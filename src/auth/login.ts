@@ -36,7 +36,7 @@ export interface DeviceCodePrompt {
 /** The device-code flow: the admin completes MFA in any browser; nothing is stored here yet. */
 export async function loginWithDeviceCode(options: LoginOptions, onPrompt: (prompt: DeviceCodePrompt) => void): Promise<LoginResult> {
   const network: MsalNetworkRecord = {};
-  const application = publicClientApplication({ ...options, network });
+  const application = await publicClientApplication({ ...options, network });
   try {
     const result = await application.acquireTokenByDeviceCode({
       scopes: options.scopes,
@@ -55,7 +55,7 @@ export async function loginWithDeviceCode(options: LoginOptions, onPrompt: (prom
  */
 export async function importRefreshToken(options: LoginOptions, refreshToken: string): Promise<LoginResult> {
   const network: MsalNetworkRecord = {};
-  const application = publicClientApplication({ ...options, network });
+  const application = await publicClientApplication({ ...options, network });
   try {
     const result = await application.acquireTokenByRefreshToken({ refreshToken, scopes: options.scopes, forceCache: true });
     return finish(application, result?.account ?? undefined, options);

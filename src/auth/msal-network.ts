@@ -1,4 +1,5 @@
-import { LogLevel, type Configuration, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
+import type * as MsalNodeModule from '@azure/msal-node';
+import type { Configuration, INetworkModule, LogLevel, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
 import type { Logger } from '../core/index.js';
 import type { HttpTransport } from '../core/index.js';
 
@@ -56,14 +57,29 @@ export function createMsalNetworkModule(transport: HttpTransport, record: MsalNe
  * data reach our log, at debug.
  */
 export function msalSystemOptions(transport: HttpTransport, logger: Logger | undefined, record?: MsalNetworkRecord): NonNullable<Configuration['system']> {
+  // msal-node's LogLevel.Warning, written as its value (the type checks it) so that this module does
+  // not load msal-node: see loadMsal.
+  const warning: LogLevel.Warning = 1;
   return {
     networkClient: createMsalNetworkModule(transport, record),
     loggerOptions: {
       piiLoggingEnabled: false,
-      logLevel: LogLevel.Warning,
+      logLevel: warning,
       loggerCallback: (level, message, containsPii) => {
-        if (!containsPii && level <= LogLevel.Warning) logger?.debug({ msal: message }, 'msal');
+        if (!containsPii && level <= warning) logger?.debug({ msal: message }, 'msal');
       },
     },
   };
+}
+
+type MsalNode = typeof MsalNodeModule;
+let msal: Promise<MsalNode> | undefined;
+
+/**
+ * msal-node, loaded the first time a token is needed. It is about 120 modules and 10–15 MiB; a
+ * worker that waits for work, and every CLI command that never signs in, does without it.
+ */
+export function loadMsal(): Promise<MsalNode> {
+  msal ??= import('@azure/msal-node');
+  return msal;
 }

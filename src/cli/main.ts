@@ -3,16 +3,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { isAppError } from '../core/index.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
 import { problemsOf, formatProblem } from '../config/index.js';
-import { nextCommand } from './commands/next.js';
-import { runCommand } from './commands/run.js';
-import { schedulerCommand, upCommand, workerCommand } from './commands/services.js';
-import { simulateCommand } from './commands/simulate.js';
-import { simulateApproveCommand } from './commands/simulate-approve.js';
-import { loginCommand, logoutCommand, sessionsCommand } from './commands/sessions.js';
-import { validateCommand } from './commands/validate.js';
-import { statusCommand } from './commands/status.js';
-import { outputCommand, pruneCommand, runsCommand, showCommand } from './commands/history.js';
 
+// Each command's module is imported when that command runs: a worker never loads the scheduler,
+// the CLI's history readers or sign-in, and `--help` loads none of them.
 const program = new Command();
 
 // Usage errors are thrown (not exited on) so that they get the usage exit code below.
@@ -48,13 +41,15 @@ program
   .option('--no-watch', 'do not reload jobs.yaml when it changes (SIGHUP still reloads)')
   .option('--concurrency <n>', 'runs processed at once by the worker')
   .option('--drain <seconds>', 'on shutdown, wait this long for active runs before aborting them', '30')
-  .action(async (options: Record<string, unknown>) => exitService(await upCommand({ ...program.opts(), ...options })));
+  .action(async (options: Record<string, unknown>) => exitService(await (await import('./commands/services.js')).upCommand({ ...program.opts(), ...options })));
 
 program
   .command('scheduler')
   .description('keep BullMQ job schedulers in line with jobs.yaml and turn their ticks into runs')
   .option('--no-watch', 'do not reload jobs.yaml when it changes (SIGHUP still reloads)')
-  .action(async (options: Record<string, unknown>) => exitService(await schedulerCommand({ ...program.opts(), ...options })));
+  .action(async (options: Record<string, unknown>) =>
+    exitService(await (await import('./commands/services.js')).schedulerCommand({ ...program.opts(), ...options })),
+  );
 
 program
   .command('worker')
@@ -62,7 +57,9 @@ program
   .option('--concurrency <n>', 'runs processed at once (default $EXORUN_WORKER_CONCURRENCY or 10)')
   .option('--drain <seconds>', 'on shutdown, wait this long for active runs before aborting them', '30')
   .option('--no-watch', 'do not reload jobs.yaml when it changes (SIGHUP still reloads)')
-  .action(async (options: Record<string, unknown>) => exitService(await workerCommand({ ...program.opts(), ...options })));
+  .action(async (options: Record<string, unknown>) =>
+    exitService(await (await import('./commands/services.js')).workerCommand({ ...program.opts(), ...options })),
+  );
 
 program
   .command('run')
@@ -74,13 +71,15 @@ program
   .option('--dry-run', 'print the calls the run would make (tenants, cmdlets, parameters, first forEach items) and make none')
   .option('--tenant <name>', 'only this tenant of a job that runs for several')
   .option('--no-progress', 'with --wait, no live progress (a line on a terminal, JSON events on stderr otherwise)')
-  .action(async (job: string, options: Record<string, unknown>) => finish(await runCommand(job, { ...program.opts(), ...options })));
+  .action(async (job: string, options: Record<string, unknown>) =>
+    finish(await (await import('./commands/run.js')).runCommand(job, { ...program.opts(), ...options })),
+  );
 
 program
   .command('status')
   .description('queued runs, and per tenant and service: slot holders, waiters and throttling cool-down')
   .option('--json', 'print JSON')
-  .action(async (options: Record<string, unknown>) => finish(await statusCommand({ ...program.opts(), ...options })));
+  .action(async (options: Record<string, unknown>) => finish(await (await import('./commands/status.js')).statusCommand({ ...program.opts(), ...options })));
 
 program
   .command('runs')
@@ -88,14 +87,18 @@ program
   .argument('[job]', 'only runs of this job')
   .option('-n, --limit <n>', 'how many', '20')
   .option('--json', 'print JSON')
-  .action(async (job: string | undefined, options: Record<string, unknown>) => finish(await runsCommand(job, { ...program.opts(), ...options })));
+  .action(async (job: string | undefined, options: Record<string, unknown>) =>
+    finish(await (await import('./commands/history.js')).runsCommand(job, { ...program.opts(), ...options })),
+  );
 
 program
   .command('show')
   .description('one run: status, timing, error, and per step its cmdlet, counts, files with sizes and hashes, warnings, request ids')
   .argument('<run>', 'run id (from `exorun runs`)')
   .option('--json', 'print JSON')
-  .action(async (run: string, options: Record<string, unknown>) => finish(await showCommand(run, { ...program.opts(), ...options })));
+  .action(async (run: string, options: Record<string, unknown>) =>
+    finish(await (await import('./commands/history.js')).showCommand(run, { ...program.opts(), ...options })),
+  );
 
 program
   .command('output')
@@ -106,7 +109,7 @@ program
   .option('--format <format>', 'jsonl, csv, json or clixml')
   .option('--path', 'print the file path instead of the content')
   .action(async (job: string, run: string | undefined, options: Record<string, unknown>) =>
-    finish(await outputCommand(job, run, { ...program.opts(), ...options })),
+    finish(await (await import('./commands/history.js')).outputCommand(job, run, { ...program.opts(), ...options })),
   );
 
 program
@@ -115,26 +118,32 @@ program
   .argument('[job]', 'only this job')
   .option('--dry-run', 'list what would be removed, remove nothing')
   .option('--json', 'print JSON')
-  .action(async (job: string | undefined, options: Record<string, unknown>) => finish(await pruneCommand(job, { ...program.opts(), ...options })));
+  .action(async (job: string | undefined, options: Record<string, unknown>) =>
+    finish(await (await import('./commands/history.js')).pruneCommand(job, { ...program.opts(), ...options })),
+  );
 
 program
   .command('login')
   .description('sign an admin in once (device code, MFA in any browser) and store the session encrypted in Redis')
   .argument('<tenant>', 'tenant name from jobs.yaml (auth type: delegated)')
   .option('--refresh-token-file <file>', 'import an existing refresh token instead of signing in')
-  .action(async (tenant: string, options: Record<string, unknown>) => finish(await loginCommand(tenant, { ...program.opts(), ...options })));
+  .action(async (tenant: string, options: Record<string, unknown>) =>
+    finish(await (await import('./commands/sessions.js')).loginCommand(tenant, { ...program.opts(), ...options })),
+  );
 
 program
   .command('logout')
   .description("forget a tenant's stored delegated session")
   .argument('<tenant>', 'tenant name from jobs.yaml')
-  .action(async (tenant: string) => finish(await logoutCommand(tenant, program.opts())));
+  .action(async (tenant: string) => finish(await (await import('./commands/sessions.js')).logoutCommand(tenant, program.opts())));
 
 program
   .command('sessions')
   .description('list stored delegated sessions: accounts, clouds, last refresh (never secrets)')
   .option('--json', 'print JSON')
-  .action(async (options: Record<string, unknown>) => finish(await sessionsCommand({ ...program.opts(), ...options })));
+  .action(async (options: Record<string, unknown>) =>
+    finish(await (await import('./commands/sessions.js')).sessionsCommand({ ...program.opts(), ...options })),
+  );
 
 const simulate = program
   .command('simulate')
@@ -148,7 +157,9 @@ const simulate = program
   .option('--token-lifetime <seconds>', 'access token lifetime')
   .option('--auto-approve <ms>', 'approve device codes by themselves after this many milliseconds')
   .option('--early-retry-grace-ms <ms>', 'calls arriving this soon after a Retry-After window opened are not counted as early (they were already on their way)')
-  .action(async (options: Record<string, unknown>) => exitService(await simulateCommand({ ...program.opts(), ...options })));
+  .action(async (options: Record<string, unknown>) =>
+    exitService(await (await import('./commands/simulate.js')).simulateCommand({ ...program.opts(), ...options })),
+  );
 
 simulate
   .command('approve')
@@ -156,13 +167,15 @@ simulate
   .argument('[code]', 'the user code `exorun login` printed')
   .option('--upn <upn>', 'sign in as this user (default admin@<organization>)')
   .option('--decline', 'decline instead of approving')
-  .action(async (code: string | undefined, options: Record<string, unknown>) => finish(await simulateApproveCommand(code, { ...program.opts(), ...options })));
+  .action(async (code: string | undefined, options: Record<string, unknown>) =>
+    finish(await (await import('./commands/simulate-approve.js')).simulateApproveCommand(code, { ...program.opts(), ...options })),
+  );
 
 program
   .command('validate')
   .description('check a jobs file; prints each problem as file:line:col and exits 2 when there are any')
   .argument('[file]', 'jobs file (default: --config, $EXORUN_CONFIG or ./jobs.yaml)')
-  .action(async (file: string | undefined) => finish(await validateCommand(file, program.opts())));
+  .action(async (file: string | undefined) => finish(await (await import('./commands/validate.js')).validateCommand(file, program.opts())));
 
 program
   .command('next')
@@ -170,7 +183,9 @@ program
   .argument('<job>', 'job name from jobs.yaml')
   .option('-n, --count <n>', 'how many', '5')
   .option('--from <iso>', 'start from this time instead of now')
-  .action(async (job: string, options: Record<string, unknown>) => finish(await nextCommand(job, { ...program.opts(), ...options })));
+  .action(async (job: string, options: Record<string, unknown>) =>
+    finish(await (await import('./commands/next.js')).nextCommand(job, { ...program.opts(), ...options })),
+  );
 
 function finish(code: number): void {
   process.exitCode = code;

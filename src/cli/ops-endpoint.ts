@@ -8,7 +8,8 @@ import type { SchedulerService } from '../scheduler/index.js';
 import type { WorkerService } from '../worker/index.js';
 
 export interface OpsEndpoint {
-  readonly metrics: ExorunMetrics;
+  /** Absent when the endpoint is off: nothing would ever read them. */
+  readonly metrics: ExorunMetrics | undefined;
   /** Starts the HTTP endpoint once the services exist; a no-op when it is turned off. */
   start(services: { worker?: WorkerService; scheduler?: SchedulerService }): Promise<void>;
   close(): Promise<void>;
@@ -20,9 +21,9 @@ export interface OpsEndpoint {
  * EXORUN_HTTP_PORT is unset (`up` has one; worker and scheduler processes do not, since several
  * may share a machine).
  */
-export function createOpsEndpoint(runtime: Runtime, redisUrl: string, defaultPort: number | undefined): OpsEndpoint {
-  const metrics = createMetrics();
+export async function createOpsEndpoint(runtime: Runtime, redisUrl: string, defaultPort: number | undefined): Promise<OpsEndpoint> {
   const port = runtime.env.EXORUN_HTTP_PORT ?? defaultPort;
+  const metrics = port ? await createMetrics() : undefined;
   let server: OpsServer | undefined;
   let dashboardQueues: OpenQueues | undefined;
   const connection = createRedisConnection(redisUrl, 'client', 'exorun-ops');
@@ -31,6 +32,7 @@ export function createOpsEndpoint(runtime: Runtime, redisUrl: string, defaultPor
     metrics,
     async start(services) {
       const { worker, scheduler } = services;
+      if (!port || !metrics) return;
       if (worker) {
         metrics.observeSlots(async () =>
           Promise.all(
@@ -41,7 +43,6 @@ export function createOpsEndpoint(runtime: Runtime, redisUrl: string, defaultPor
           ),
         );
       }
-      if (!port) return;
       const readiness: ReadinessCheck[] = [
         {
           name: 'redis',

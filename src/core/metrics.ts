@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * The Prometheus metrics of one exorun process. Counters are per process (Prometheus sums them
@@ -22,7 +22,12 @@ export interface ExorunMetrics {
   observeSlots(read: () => Promise<{ tenant: string; service: string; holders: number; waiters: number; coolingMs: number }[]>): void;
 }
 
-export function createMetrics(options: { defaultMetrics?: boolean } = {}): ExorunMetrics {
+/**
+ * prom-client is loaded here, when a process serves metrics (EXORUN_HTTP_PORT, or `up`'s default):
+ * a worker without an endpoint counts nothing and carries none of it.
+ */
+export async function createMetrics(options: { defaultMetrics?: boolean } = {}): Promise<ExorunMetrics> {
+  const { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } = await import('prom-client');
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'exorun_process_' });
   const tenantService = ['tenant', 'service'] as const;

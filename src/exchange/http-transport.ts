@@ -1,5 +1,5 @@
 import { rootCertificates } from 'node:tls';
-import { Agent, request } from 'undici';
+import type { Agent, request as undiciRequest } from 'undici';
 import type { HttpRequest, HttpResponse, HttpTransport } from '../core/index.js';
 
 export interface HttpTransportOptions {
@@ -20,16 +20,25 @@ export interface HttpTransportOptions {
  */
 export function createHttpTransport(options: HttpTransportOptions = {}): HttpTransport {
   const extraCa = options.extraCaPem ?? [];
-  const dispatcher = new Agent({
-    connections: options.connectionsPerOrigin ?? 64,
-    keepAliveTimeout: 30_000,
-    ...(extraCa.length > 0 ? { connect: { ca: [...systemCaWithExtras(extraCa)] } } : {}),
-  });
+  // undici (about 110 modules) is loaded with the first request: a worker waiting for work, and
+  // CLI commands that never call out, do without it.
+  let client: Promise<{ request: typeof undiciRequest; dispatcher: Agent }> | undefined;
+  const connect = async (): Promise<{ request: typeof undiciRequest; dispatcher: Agent }> => {
+    const { Agent, request } = await import('undici');
+    const dispatcher = new Agent({
+      connections: options.connectionsPerOrigin ?? 64,
+      keepAliveTimeout: 30_000,
+      ...(extraCa.length > 0 ? { connect: { ca: [...systemCaWithExtras(extraCa)] } } : {}),
+    });
+    return { request, dispatcher };
+  };
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 960_000;
 
   return {
     async request(input: HttpRequest): Promise<HttpResponse> {
       const timeoutMs = input.timeoutMs ?? defaultTimeoutMs;
+      client ??= connect();
+      const { request, dispatcher } = await client;
       const response = await request(input.url, {
         method: input.method,
         dispatcher,
@@ -47,7 +56,7 @@ export function createHttpTransport(options: HttpTransportOptions = {}): HttpTra
       return { status: response.statusCode, headers, body };
     },
     async close() {
-      await dispatcher.close();
+      if (client) await (await client).dispatcher.close();
     },
   };
 }

@@ -123,14 +123,14 @@ async function startServiceBase(
   runtime: Runtime,
   shutdown: ServiceShutdown,
   options: { watch: boolean; startRedisIfMissing: boolean; httpPort: number | undefined; onRedis?: (redis: ResolvedRedis) => void },
-): Promise<{ config: ConfigSource; redis: ResolvedRedis; ops: ReturnType<typeof createOpsEndpoint> }> {
+): Promise<{ config: ConfigSource; redis: ResolvedRedis; ops: Awaited<ReturnType<typeof createOpsEndpoint>> }> {
   const config = await loadConfigSource(runtime, options.watch);
   shutdown.add('configuration watch', () => config.close());
   shutdown.onReload(() => config.reload());
   const redis = await resolveRedis(runtime, { startIfMissing: options.startRedisIfMissing });
   options.onRedis?.(redis);
   await waitForRedisLogged(runtime, shutdown, redis.url);
-  const ops = createOpsEndpoint(runtime, redis.url, options.httpPort);
+  const ops = await createOpsEndpoint(runtime, redis.url, options.httpPort);
   shutdown.add('operator endpoint', () => ops.close());
   return { config, redis, ops };
 }
@@ -143,14 +143,14 @@ function startWorker(
   config: ConfigSource,
   redisUrl: string,
   concurrency: string | undefined,
-  metrics: ExorunMetrics,
+  metrics: ExorunMetrics | undefined,
 ): ReturnType<typeof startWorkerProcess> {
   return startWorkerProcess({
     config,
     env: runtime.env,
     logger: runtime.logger,
     redisUrl,
-    metrics,
+    ...(metrics === undefined ? {} : { metrics }),
     ...(concurrency === undefined ? {} : { concurrency: positiveInteger(concurrency, '--concurrency') }),
   });
 }
