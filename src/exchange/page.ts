@@ -1,4 +1,8 @@
 import { AppError } from '../core/index.js';
+import { splitPageBody } from './page-split.js';
+
+/** Bodies from this size are read object by object (see page-split.ts); smaller ones whole. */
+const SPLIT_FROM_BYTES = 64 * 1024;
 
 export interface ParsedPage {
   objects: Record<string, unknown>[];
@@ -16,19 +20,27 @@ export interface ParsedPage {
  */
 export function parsePage(body: Buffer, select: readonly string[] | undefined, context: Record<string, unknown>): ParsedPage {
   let json: Record<string, unknown>;
+  let items: Record<string, unknown>[];
   try {
-    json = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+    const split = body.length >= SPLIT_FROM_BYTES ? splitPageBody(body) : undefined;
+    if (split) {
+      json = split.envelope;
+      items = split.items;
+    } else {
+      json = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+      const value = json['value'];
+      if (value !== undefined && !Array.isArray(value)) {
+        throw new AppError('EXO_BAD_RESPONSE', 'The service answered 200 without a value array.', { details: context });
+      }
+      items = (value ?? []) as Record<string, unknown>[];
+    }
   } catch (error) {
+    if (error instanceof AppError) throw error;
     throw new AppError('EXO_BAD_RESPONSE', `The service answered 200 with a body that is not JSON (${body.length} bytes).`, { cause: error, details: context });
-  }
-  const value = json['value'];
-  if (value !== undefined && !Array.isArray(value)) {
-    throw new AppError('EXO_BAD_RESPONSE', 'The service answered 200 without a value array.', { details: context });
   }
   const warnings = json['@adminapi.warnings'];
   const errors = json['@adminapi.errors'];
   const nextLink = json['@odata.nextLink'];
-  const items = (value ?? []) as Record<string, unknown>[];
   const propertyTypes: Record<string, string> = {};
   // One pass per object strips the annotations and collects the types they announce: on large
   // results this loop is most of the client's CPU per page.
@@ -77,10 +89,17 @@ export function stripAnnotations(object: Record<string, unknown>): Record<string
 
 function project(object: Record<string, unknown>, select: readonly string[] | undefined): Record<string, unknown> {
   if (!select) return object;
-  const lowerKeys = new Map(Object.keys(object).map((key) => [key.toLowerCase(), key]));
   const projected: Record<string, unknown> = {};
+  // The service returns the names as selected, so the case-insensitive map is built only for an
+  // object that lacks one of them.
+  let lowerKeys: Map<string, string> | undefined;
   for (const name of select) {
-    const key = Object.hasOwn(object, name) ? name : lowerKeys.get(name.toLowerCase());
+    if (Object.hasOwn(object, name)) {
+      projected[name] = object[name];
+      continue;
+    }
+    lowerKeys ??= new Map(Object.keys(object).map((key) => [key.toLowerCase(), key]));
+    const key = lowerKeys.get(name.toLowerCase());
     if (key !== undefined) projected[name] = object[key];
   }
   return projected;

@@ -1,4 +1,5 @@
 import { createCsvLayout, type CsvLayout } from './csv-columns.js';
+import { stringSink, type TextSink } from './text-sink.js';
 
 /**
  * Options of {@link createCsvEncoder}.
@@ -35,6 +36,8 @@ export interface CsvEncoderOptions {
 export interface CsvEncoder {
   /** The CSV text for one page, header included when this is the first text of the file. */
   encode(objects: readonly Record<string, unknown>[]): string;
+  /** {@link encode}, written into `out` a record at a time. */
+  write(objects: readonly Record<string, unknown>[], out: TextSink): void;
   /** Text still owed when the run ends: the header of an empty run with fixed columns. */
   end(): string;
 }
@@ -90,22 +93,27 @@ export function createCsvEncoder(options: CsvEncoderOptions): CsvEncoder {
     );
   };
 
+  const write = (objects: readonly Record<string, unknown>[], out: TextSink): void => {
+    if (objects.length === 0) return;
+    if (layout === undefined) {
+      layout = createCsvLayout(objects, { ...(options.columns === undefined ? {} : { fixed: options.columns }), flatten });
+      out.write(header(layout.names));
+    }
+    const cells: string[] = new Array<string>(layout.names.length);
+    for (const object of objects) {
+      layout.check(object, report);
+      if (cells.length === 0) continue;
+      layout.cells(object, cells);
+      out.write(csvRecord(cells));
+    }
+  };
+
   return {
+    write,
     encode(objects) {
-      if (objects.length === 0) return '';
-      let text = '';
-      if (layout === undefined) {
-        layout = createCsvLayout(objects, { ...(options.columns === undefined ? {} : { fixed: options.columns }), flatten });
-        text += header(layout.names);
-      }
-      const cells: string[] = new Array<string>(layout.names.length);
-      for (const object of objects) {
-        layout.check(object, report);
-        if (cells.length === 0) continue;
-        layout.cells(object, cells);
-        text += csvRecord(cells);
-      }
-      return text;
+      const out = stringSink();
+      write(objects, out);
+      return out.text;
     },
     end() {
       return !headerWritten && options.columns !== undefined ? header(options.columns) : '';

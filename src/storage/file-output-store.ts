@@ -16,6 +16,7 @@ import { readJsonlObjects } from './jsonl-reader.js';
 import { buildManifest, committedOutputOf, createRunTally, serializeManifest, type Manifest, type ManifestFile, type RunTally } from './manifest.js';
 import { assertSafeComponents, runPaths, type RunPaths } from './paths.js';
 import { openFormatWriter, type CsvDefaults, type FormatWriter } from './writers.js';
+import type { TextSink } from './text-sink.js';
 
 /** Options of {@link createFileOutputStore}. */
 export interface FileOutputStoreOptions {
@@ -156,10 +157,16 @@ function createRunOutput(context: RunOutputContext): FileRunOutput {
     }
   };
 
-  /** Writes one chunk of text per file; `textOf` runs inside each file's task, so a throw is a rejection. */
-  const writeEach = async (textOf: (writer: FormatWriter) => string, objects: number): Promise<void> => {
-    // Each file's write is started before the next file's text is built, so encoding overlaps I/O.
-    const results = await Promise.allSettled(writers.map(async (writer) => writer.file.write(Buffer.from(textOf(writer), 'utf8'), objects)));
+  /** Writes one chunk per file; `fill` runs inside each file's task, so a throw is a rejection. */
+  const writeEach = async (fill: (writer: FormatWriter, out: TextSink) => void, objects: number): Promise<void> => {
+    // Each file's write is started before the next file's page is encoded, so encoding overlaps I/O.
+    const results = await Promise.allSettled(
+      writers.map(async (writer) => {
+        writer.pageBytes.reset();
+        fill(writer, writer.pageBytes);
+        await writer.file.write(writer.pageBytes.bytes(), objects);
+      }),
+    );
     const rejected = results.find((result) => result.status === 'rejected');
     if (rejected) throw rejected.reason;
   };
@@ -200,7 +207,7 @@ function createRunOutput(context: RunOutputContext): FileRunOutput {
   return {
     writePage(page: CmdletPage) {
       return guarded('writePage', ['open'], 'open', async () => {
-        await writeEach((writer) => writer.encode(page), page.objects.length);
+        await writeEach((writer, out) => writer.encode(page, out), page.objects.length);
         tally.addPage(page);
       });
     },
@@ -211,7 +218,7 @@ function createRunOutput(context: RunOutputContext): FileRunOutput {
 
     commit() {
       return guarded('commit', ['open'], 'done', async () => {
-        await writeEach((writer) => writer.end(), 0);
+        await writeEach((writer, out) => out.write(writer.end()), 0);
         const files: ManifestFile[] = writers.map(({ file }) => ({
           format: file.format,
           path: paths.relativeDataFile(file.format),

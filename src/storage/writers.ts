@@ -2,13 +2,17 @@ import type { CmdletPage, OutputFormat, RunDescriptor } from '../core/index.js';
 import { createClixmlEncoder } from './clixml-encoder.js';
 import { createCsvEncoder } from './csv-encoder.js';
 import { createJsonArrayEncoder } from './json-encoder.js';
-import { encodeJsonlPage } from './jsonl-encoder.js';
+import { writeJsonlPage } from './jsonl-encoder.js';
 import { openOutputFile, type OutputFile } from './output-file.js';
+import { createPageBytes, type PageBytes, type TextSink } from './text-sink.js';
 
 /** One format's file plus how a page becomes its text. */
 export interface FormatWriter {
   file: OutputFile;
-  encode(page: CmdletPage): string;
+  /** The page being written, as bytes (one buffer per file, reused page after page). */
+  pageBytes: PageBytes;
+  /** Writes the page's records into `out`. */
+  encode(page: CmdletPage, out: TextSink): void;
   /** Text still owed when the run commits (closing brackets, a header-only CSV). */
   end(): string;
 }
@@ -27,16 +31,17 @@ export async function openFormatWriter(
   warn: (message: string) => void,
 ): Promise<FormatWriter> {
   const file = await openOutputFile(format, tempPath);
+  const pageBytes = createPageBytes();
   switch (format) {
     case 'jsonl':
-      return { file, encode: (page) => encodeJsonlPage(page.objects), end: () => '' };
+      return { file, pageBytes, encode: (page, out) => writeJsonlPage(page.objects, out), end: () => '' };
     case 'json': {
       const encoder = createJsonArrayEncoder();
-      return { file, encode: (page) => encoder.encode(page.objects), end: () => encoder.end() };
+      return { file, pageBytes, encode: (page, out) => encoder.write(page.objects, out), end: () => encoder.end() };
     }
     case 'clixml': {
       const encoder = createClixmlEncoder();
-      return { file, encode: (page) => encoder.encode(page.objects, page.propertyTypes), end: () => encoder.end() };
+      return { file, pageBytes, encode: (page, out) => encoder.write(page.objects, page.propertyTypes, out), end: () => encoder.end() };
     }
     case 'csv': {
       const encoder = createCsvEncoder({
@@ -45,7 +50,7 @@ export async function openFormatWriter(
         flatten: run.csv?.flatten ?? csvDefaults.flatten,
         warn,
       });
-      return { file, encode: (page) => encoder.encode(page.objects), end: () => encoder.end() };
+      return { file, pageBytes, encode: (page, out) => encoder.write(page.objects, out), end: () => encoder.end() };
     }
   }
 }
