@@ -99,6 +99,33 @@ describe('parsePage on large bodies (read object by object)', () => {
     expect(page.nextLink).toBe('https://x/next');
   });
 
+  it('projects exact names with their announced types, and falls back per object when a name is missing', () => {
+    const page = parsePage(body, ['EmailAddresses', 'Guid'], {});
+    expect(page.objects[0]).toEqual({
+      EmailAddresses: ['SMTP:u0@contoso.com', 'smtp:u0@contoso.onmicrosoft.com'],
+      Guid: '00000000-0000-0000-0000-000000000000',
+    });
+    expect(Object.keys(page.objects[0]!)).toEqual(['EmailAddresses', 'Guid']);
+    expect(page.propertyTypes).toEqual({ Guid: 'System.Guid', EmailAddresses: '#Collection(String)' });
+    const mixed = parsePage(
+      Buffer.from(
+        JSON.stringify({
+          value: [
+            { A: 1, 'B@odata.type': '#Int32', B: 2 },
+            { a: 3, B: 4 },
+          ],
+        }),
+      ),
+      ['A', 'B'],
+      {},
+    );
+    expect(mixed.objects).toEqual([
+      { A: 1, B: 2 },
+      { A: 3, B: 4 },
+    ]);
+    expect(mixed.propertyTypes).toEqual({ B: '#Int32' });
+  });
+
   it('reports a broken object inside a large page as a bad response', () => {
     const broken = Buffer.from(body.toString('utf8').replace('"Notes":"{[,]}"}', '"Notes":{[,]}}'));
     expect(() => parsePage(broken, undefined, {})).toThrow(expect.objectContaining({ code: 'EXO_BAD_RESPONSE' }));
