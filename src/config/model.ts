@@ -1,4 +1,4 @@
-import type { CloudName, OutputFormat, SecretRef, ServiceName } from '../core/index.js';
+import type { CloudName, CsvSettings, OutputFormat, SecretRef, ServiceName } from '../core/index.js';
 import type { RunStep } from '../core/index.js';
 import type { OperatorJobSettings } from './operator.js';
 import type { ConfigProblem } from './problems.js';
@@ -105,7 +105,7 @@ export interface JobConfig extends OperatorJobSettings {
   readonly output: {
     readonly directory: string;
     readonly formats: readonly OutputFormat[];
-    readonly csv?: { readonly bom?: boolean; readonly flatten?: boolean };
+    readonly csv?: Readonly<CsvSettings>;
   };
   readonly timeoutMs: number;
   readonly allowWrite: boolean;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CLOUD_NAMES, OUTPUT_FORMATS, SERVICE_NAMES } from '../core/index.js';
+import { CLOUD_NAMES, CSV_DELIMITERS, OUTPUT_FORMATS, SERVICE_NAMES } from '../core/index.js';
 import { isValidTimeZone, parseDurationMs } from '../core/index.js';
 import { checkCronExpression } from './cron.js';
 
@@ -167,9 +167,16 @@ const operatorJobKeys = { retention: retention.optional(), notify: notify.option
 const output = z.strictObject({
   formats: z.array(outputFormat).min(1).optional(),
   csv: z
-    .strictObject({ bom: z.boolean().optional(), flatten: z.boolean().optional() })
+    .strictObject({
+      bom: z.boolean().optional(),
+      flatten: z.boolean().optional(),
+      delimiter: z.enum(CSV_DELIMITERS).optional(),
+      formulaGuard: z.boolean().optional(),
+    })
     .optional()
-    .describe('CSV settings: bom (UTF-8 byte order mark, for old Excel), flatten (nested objects as Parent.Child columns, default true).'),
+    .describe(
+      "CSV settings: bom (UTF-8 byte order mark so Excel reads UTF-8, default true), flatten (nested objects as Parent.Child columns, default true), delimiter (',' default, ';' for Excel where the decimal mark is a comma, tab or '|'), formulaGuard (a text cell starting with = + - @ gets a leading ', default true).",
+    ),
   directory: z.string().min(1).optional().describe('Output root, relative to this file (default ./outputs).'),
 });
 

@@ -16,6 +16,8 @@ export {
   type CmdletPage,
   type CmdletRequest,
   type CommittedOutput,
+  CSV_DELIMITERS,
+  type CsvSettings,
   type ExchangeClient,
   type HttpRequest,
   type HttpResponse,

@@ -24,6 +24,23 @@
 /** The two admin services exorun talks to. */
 export const SERVICE_NAMES = ['exo', 'ipps'] as const;
 
+/** Cell separators a CSV file may use: `;` is what Excel expects where `,` is the decimal mark. */
+export const CSV_DELIMITERS = [',', ';', '\t', '|'] as const;
+
+/**
+ * CSV settings of a run; each field overrides the store's default. `bom` (default true): start
+ * with a UTF-8 byte order mark, so Excel reads UTF-8. `flatten` (default true): nested objects
+ * become `Parent.Child` columns instead of one JSON cell. `delimiter` (default `,`).
+ * `formulaGuard` (default true): a text cell starting with `=`, `+`, `-`, `@`, tab or CR that is
+ * not a plain number gets a leading `'`, so a spreadsheet shows it instead of evaluating it.
+ */
+export interface CsvSettings {
+  bom?: boolean | undefined;
+  flatten?: boolean | undefined;
+  delimiter?: (typeof CSV_DELIMITERS)[number] | undefined;
+  formulaGuard?: boolean | undefined;
+}
+
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 /**
@@ -371,12 +388,8 @@ export interface RunDescriptor {
    * that wakes up later can never remove or overwrite the files of the attempt that replaced it.
    */
   attemptId?: string;
-  /**
-   * CSV settings for this run; each field overrides the store's default. `bom`: start the file
-   * with a UTF-8 byte order mark. `flatten` (default true): nested objects become `Parent.Child`
-   * columns instead of one JSON cell.
-   */
-  csv?: { bom?: boolean; flatten?: boolean };
+  /** CSV settings for this run (see CsvSettings); each field overrides the store's default. */
+  csv?: CsvSettings;
   /** The step of a job written with `steps:`; its output set is named `<runId>.<step>`. */
   step?: string;
   /** The run's `${window.start}`..`${window.end}` interval (ISO), recorded in the manifest. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OUTPUT_FORMATS, SERVICE_NAMES } from './ports.js';
+import { CSV_DELIMITERS, OUTPUT_FORMATS, SERVICE_NAMES, type CsvSettings } from './ports.js';
 
 /**
  * What a run executes, written once: the planner (src/jobs) builds it from jobs.yaml, the queue
@@ -13,6 +13,14 @@ import { OUTPUT_FORMATS, SERVICE_NAMES } from './ports.js';
 const formats = z.array(z.enum(OUTPUT_FORMATS)).min(1);
 
 /** One cmdlet of a run. */
+/** CsvSettings (core/ports.ts) as a schema. */
+const csvSettingsSchema = z.object({
+  bom: z.boolean().optional(),
+  flatten: z.boolean().optional(),
+  delimiter: z.enum(CSV_DELIMITERS).optional(),
+  formulaGuard: z.boolean().optional(),
+}) satisfies z.ZodType<CsvSettings>;
+
 export const runStepSchema = z.object({
   name: z.string().min(1),
   service: z.enum(SERVICE_NAMES),
@@ -39,8 +47,8 @@ export const runDefinitionSchema = z.object({
   initialWindowMs: z.number().int().min(0).optional(),
   overlap: z.enum(['skip', 'queue-one', 'allow']),
   retry: z.object({ attempts: z.number().int().min(1), backoffMs: z.number().int().min(0) }),
-  /** CSV writer settings (byte order mark, flattening), when the job sets any. */
-  csv: z.object({ bom: z.boolean().optional(), flatten: z.boolean().optional() }).optional(),
+  /** CSV writer settings, when the job sets any. */
+  csv: csvSettingsSchema.optional(),
 });
 
 /** One planned run of a job for one tenant: the run's data on the queue (version 2). */

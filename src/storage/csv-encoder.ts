@@ -24,8 +24,12 @@ import { stringSink, type TextSink } from './text-sink.js';
 export interface CsvEncoderOptions {
   /** Fixed top-level columns (the run's `select`); when absent they come from the first page with objects. */
   columns?: readonly string[];
-  /** Prefix the UTF-8 byte order mark that older Excel versions need to detect UTF-8. */
+  /** Prefix the UTF-8 byte order mark that Excel needs to detect UTF-8. */
   bom?: boolean;
+  /** Cell separator; default `,`. */
+  delimiter?: string;
+  /** Neutralise cells a spreadsheet would evaluate as formulas (see {@link guardFormula}); default false here, on in the store's defaults. */
+  formulaGuard?: boolean;
   /** Split nested plain objects into `Parent.Child` columns. Default true. */
   flatten?: boolean;
   /** Receives store warnings meant for the manifest. */
@@ -50,29 +54,54 @@ const UTF8_BOM = '\uFEFF';
 // but csv-stringify costs ~1.2 µs per quoted cell; with the commas in every DistinguishedName and
 // quota string that halved store throughput.
 const NEEDS_QUOTING = /[",\r\n]/;
+const quotingPatterns = new Map<string, RegExp>([[',', NEEDS_QUOTING]]);
+
+function needsQuoting(delimiter: string): RegExp {
+  let pattern = quotingPatterns.get(delimiter);
+  if (!pattern) {
+    pattern = new RegExp(`["\r\n${delimiter === '\t' ? '\\t' : delimiter.replace(/[\\^\]|-]/g, '\\$&')}]`);
+    quotingPatterns.set(delimiter, pattern);
+  }
+  return pattern;
+}
 
 /** The cell as it appears in the file: quoted and escaped only when RFC 4180 requires it. */
-export function csvField(cell: string): string {
-  return NEEDS_QUOTING.test(cell) ? '"' + cell.replaceAll('"', '""') + '"' : cell;
+export function csvField(cell: string, delimiter = ','): string {
+  return needsQuoting(delimiter).test(cell) ? '"' + cell.replaceAll('"', '""') + '"' : cell;
+}
+
+// Characters that make Excel, LibreOffice and Google Sheets read a cell as a formula (OWASP's CSV
+// injection list). A plain number (`-12`, `+3.5e2`) is left alone: it is data, and a spreadsheet
+// reads it as a number either way.
+const FORMULA_START = /^[=+\-@\t\r]/;
+const PLAIN_NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/** The cell with a leading `'` when a spreadsheet would otherwise evaluate it. */
+export function guardFormula(cell: string): string {
+  return FORMULA_START.test(cell) && !PLAIN_NUMBER.test(cell) ? "'" + cell : cell;
 }
 
 /**
  * One CSV record with CRLF. With a single column an empty cell is written as `""`, because an
  * empty line is skipped by most readers and the row would be lost.
  */
-function csvRecord(cells: readonly string[]): string {
+function csvRecord(cells: readonly string[], delimiter: string, quoting: RegExp, guard: boolean): string {
   if (cells.length === 1 && cells[0] === '') return '""\r\n';
   let line = '';
   for (let i = 0; i < cells.length; i++) {
-    const cell = cells[i] ?? '';
-    if (i > 0) line += ',';
-    line += csvField(cell);
+    let cell = cells[i] ?? '';
+    if (guard) cell = guardFormula(cell);
+    if (i > 0) line += delimiter;
+    line += quoting.test(cell) ? '"' + cell.replaceAll('"', '""') + '"' : cell;
   }
   return line + '\r\n';
 }
 
 export function createCsvEncoder(options: CsvEncoderOptions): CsvEncoder {
   const flatten = options.flatten ?? true;
+  const delimiter = options.delimiter ?? ',';
+  const quoting = needsQuoting(delimiter);
+  const guard = options.formulaGuard === true;
   let layout: CsvLayout | undefined;
   let headerWritten = false;
   const reported = new Set<string>();
@@ -80,7 +109,7 @@ export function createCsvEncoder(options: CsvEncoderOptions): CsvEncoder {
   const header = (names: readonly string[]): string => {
     headerWritten = true;
     const bomText = options.bom === true ? UTF8_BOM : '';
-    return names.length === 0 ? bomText : bomText + csvRecord(names);
+    return names.length === 0 ? bomText : bomText + csvRecord(names, delimiter, quoting, guard);
   };
 
   const report = (path: string, kind: 'new-key' | 'not-an-object'): void => {
@@ -104,7 +133,7 @@ export function createCsvEncoder(options: CsvEncoderOptions): CsvEncoder {
       layout.check(object, report);
       if (cells.length === 0) continue;
       layout.cells(object, cells);
-      out.write(csvRecord(cells));
+      out.write(csvRecord(cells, delimiter, quoting, guard));
     }
   };
 

@@ -24,7 +24,7 @@ export interface FileOutputStoreOptions {
   root: string;
   /** Source of `startedAt`/`endedAt`; defaults to the system clock. */
   clock?: Clock;
-  /** Start CSV files with a UTF-8 byte order mark (for old Excel versions). Default false; a run's `csv.bom` overrides it. */
+  /** Start CSV files with a UTF-8 byte order mark (Excel needs it to read UTF-8). Default true; a run's `csv.bom` overrides it. */
   bom?: boolean;
   /**
    * Split nested objects into `Parent.Child` CSV columns (see csv-encoder.ts for the rules).
@@ -56,7 +56,7 @@ export interface FileOutputStore extends OutputStore {
 export function createFileOutputStore(options: FileOutputStoreOptions): FileOutputStore {
   const root = path.resolve(options.root);
   const clock = options.clock ?? systemClock;
-  const csvDefaults: CsvDefaults = { bom: options.bom === true, flatten: options.flatten ?? true };
+  const csvDefaults: CsvDefaults = { bom: options.bom ?? true, flatten: options.flatten ?? true, delimiter: ',', formulaGuard: true };
   return {
     root,
     begin: (run) => beginRun(root, clock, csvDefaults, run),

@@ -21,6 +21,8 @@ export interface FormatWriter {
 export interface CsvDefaults {
   bom: boolean;
   flatten: boolean;
+  delimiter: string;
+  formulaGuard: boolean;
 }
 
 export async function openFormatWriter(
@@ -48,6 +50,8 @@ export async function openFormatWriter(
         ...(run.select === undefined ? {} : { columns: run.select }),
         bom: run.csv?.bom ?? csvDefaults.bom,
         flatten: run.csv?.flatten ?? csvDefaults.flatten,
+        delimiter: run.csv?.delimiter ?? csvDefaults.delimiter,
+        formulaGuard: run.csv?.formulaGuard ?? csvDefaults.formulaGuard,
         warn,
       });
       return { file, pageBytes, encode: (page, out) => encoder.write(page.objects, out), end: () => encoder.end() };

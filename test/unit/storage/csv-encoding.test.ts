@@ -2,7 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { describe, expect, it } from 'vitest';
 import { renderCell } from '../../../src/storage/csv-cells.js';
-import { createCsvEncoder, csvField } from '../../../src/storage/csv-encoder.js';
+import { createCsvEncoder, csvField, guardFormula } from '../../../src/storage/csv-encoder.js';
 
 describe('renderCell', () => {
   it('writes values the way Export-Csv users expect', () => {
@@ -78,6 +78,21 @@ describe('csvField', () => {
       const length = random(12);
       for (let k = 0; k < length; k++) cell += alphabet[random(alphabet.length)]!;
       expect(csvField(cell), JSON.stringify(cell)).toBe(reference(cell));
+      for (const delimiter of [';', '\t', '|']) {
+        const expected = stringify([[cell]], { delimiter, record_delimiter: '\r\n', quote_record_delimiter: true, eof: false });
+        expect(csvField(cell, delimiter), `${JSON.stringify(cell)} with ${JSON.stringify(delimiter)}`).toBe(expected);
+      }
+    }
+  });
+});
+
+describe('guardFormula', () => {
+  it('prefixes text a spreadsheet would evaluate, and leaves plain numbers and other text alone', () => {
+    for (const cell of ['=1+1', '+A1', '-A1', '@SUM(A1)', '\tx', '\rx', '- item', '-', '+44 20 7946 0000', '=']) {
+      expect(guardFormula(cell), JSON.stringify(cell)).toBe("'" + cell);
+    }
+    for (const cell of ['', 'a=b', 'user@contoso.com', '-12', '+3.5', '-1e3', '.5', '12', "'=already"]) {
+      expect(guardFormula(cell), JSON.stringify(cell)).toBe(cell);
     }
   });
 });

@@ -72,7 +72,7 @@ describe('createFileOutputStore: content', () => {
   it('writes JSONL that reads back as the input objects and CSV that reads back as the expected cells', async () => {
     // Nested objects as one JSON cell, the behaviour before flattening became the default.
     const run = makeRun({ csv: { flatten: false } });
-    const output = await createFileOutputStore({ root }).begin(run);
+    const output = await createFileOutputStore({ root, bom: false }).begin(run);
     await output.writePage(makePage(AWKWARD_OBJECTS.slice(0, 2)));
     await output.writePage(makePage(AWKWARD_OBJECTS.slice(2)));
     await output.commit();
@@ -85,14 +85,11 @@ describe('createFileOutputStore: content', () => {
     expect(readCsv(csv)).toEqual(AWKWARD_EXPECTED_CELLS);
   });
 
-  it('writes UTF-8 without a byte order mark by default, and with one when asked', async () => {
-    const plain = makeRun({ runId: 'plain' });
+  it('writes UTF-8 with a byte order mark by default (Excel needs it), and without one when asked', async () => {
+    const plain = makeRun({ runId: 'plain', csv: { bom: false } });
     const withBom = makeRun({ runId: 'bom' });
-    for (const [run, bom] of [
-      [plain, false],
-      [withBom, true],
-    ] as const) {
-      const output = await createFileOutputStore({ root, bom }).begin(run);
+    for (const run of [plain, withBom]) {
+      const output = await createFileOutputStore({ root }).begin(run);
       await output.writePage(makePage([{ Name: 'Zoë' }]));
       await output.commit();
     }
@@ -106,9 +103,41 @@ describe('createFileOutputStore: content', () => {
     expect(jsonl.toString('utf8')).toBe('{"Name":"Zoë"}\n');
   });
 
+  it('writes CSV for Excel: a chosen delimiter, formulas neutralised by default, read back by an independent parser', async () => {
+    const objects = [
+      { Name: 'Zoë; Łukasz', Formula: '=HYPERLINK("http://x","y")', Plus: '+1-2', At: '@SUM(A1)', Minus: '-12.5', Dash: '- note', Tab: '\tx', Count: -3 },
+      { Name: '日本語 "quoted"', Formula: 'plain', Plus: '+44 20 7946 0000', At: 'a@b.c', Minus: '-1e3', Dash: '-', Tab: 'x\ty', Count: 0 },
+    ];
+    const guarded = makeRun({ runId: 'guarded', csv: { delimiter: ';' } });
+    const raw = makeRun({ runId: 'raw', csv: { delimiter: '\t', formulaGuard: false } });
+    for (const run of [guarded, raw]) {
+      const output = await createFileOutputStore({ root }).begin(run);
+      await output.writePage(makePage(objects));
+      await output.commit();
+    }
+    const folder = runFolder(root, guarded);
+    const guardedRows = parse<Record<string, string>>(await readFile(path.join(folder, 'guarded.csv')), { bom: true, delimiter: ';', columns: true });
+    expect(guardedRows).toEqual([
+      {
+        Name: 'Zoë; Łukasz',
+        Formula: '\'=HYPERLINK("http://x","y")',
+        Plus: "'+1-2",
+        At: "'@SUM(A1)",
+        Minus: '-12.5',
+        Dash: "'- note",
+        Tab: "'\tx",
+        Count: '-3',
+      },
+      { Name: '日本語 "quoted"', Formula: 'plain', Plus: "'+44 20 7946 0000", At: 'a@b.c', Minus: '-1e3', Dash: "'-", Tab: 'x\ty', Count: '0' },
+    ]);
+    const rawRows = parse<Record<string, string>>(await readFile(path.join(folder, 'raw.csv')), { bom: true, delimiter: '\t', columns: true });
+    expect(rawRows.map((row) => row['Formula'])).toEqual(['=HYPERLINK("http://x","y")', 'plain']);
+    expect(rawRows.map((row) => row['Tab'])).toEqual(['\tx', 'x\ty']);
+  });
+
   it('takes CSV columns from select, in its order, whatever the objects hold', async () => {
     const run = makeRun({ select: ['Name', 'Size, MB', 'Enabled'] });
-    const output = await createFileOutputStore({ root }).begin(run);
+    const output = await createFileOutputStore({ root, bom: false }).begin(run);
     await output.writePage(makePage([{ Enabled: true, Name: 'a', Extra: 1 }]));
     await output.writePage(makePage([{ Name: 'b', 'Size, MB': 12, Later: 'x' }]));
     const { manifest: manifest } = await output.commit();
@@ -121,7 +150,7 @@ describe('createFileOutputStore: content', () => {
 
   it('takes CSV columns from the first page that has objects and reports keys that appear later', async () => {
     const run = makeRun();
-    const output = await createFileOutputStore({ root }).begin(run);
+    const output = await createFileOutputStore({ root, bom: false }).begin(run);
     await output.writePage(makePage([], { warnings: ['cmdlet warning'] }));
     await output.writePage(makePage([{ Name: 'a' }, { Alias: 'b', Name: 'b' }]));
     await output.writePage(makePage([{ Name: 'c', Late: 1 }], { warnings: ['cmdlet warning'] }));
@@ -146,14 +175,14 @@ describe('createFileOutputStore: content', () => {
 
   it('writes only the requested formats', async () => {
     const run = makeRun({ formats: ['jsonl'] });
-    const output = await createFileOutputStore({ root }).begin(run);
+    const output = await createFileOutputStore({ root, bom: false }).begin(run);
     await output.writePage(makePage([{ Name: 'a' }]));
     const { manifest: manifest } = await output.commit();
     expect(await listFolder(runFolder(root, run))).toEqual([`${run.runId}.jsonl`, `${run.runId}.manifest.json`]);
     expect(manifest.files.map((file) => file.format)).toEqual(['jsonl']);
 
     const csvOnly = makeRun({ runId: 'csv-only', formats: ['csv'] });
-    const second = await createFileOutputStore({ root }).begin(csvOnly);
+    const second = await createFileOutputStore({ root, bom: false }).begin(csvOnly);
     await second.writePage(makePage([{ Name: 'a' }]));
     expect((await second.commit()).manifest.files.map((file) => file.format)).toEqual(['csv']);
     expect((await listFolder(runFolder(root, csvOnly))).filter((name) => name.startsWith('csv-only'))).toEqual(['csv-only.csv', 'csv-only.manifest.json']);
@@ -163,7 +192,7 @@ describe('createFileOutputStore: content', () => {
 describe('createFileOutputStore: zero objects', () => {
   it('writes an empty JSONL and a header-only CSV when select is given', async () => {
     const run = makeRun({ select: ['Name', 'Alias'] });
-    const output = await createFileOutputStore({ root }).begin(run);
+    const output = await createFileOutputStore({ root, bom: false }).begin(run);
     await output.writePage(makePage([]));
     const { manifest: manifest } = await output.commit();
     const folder = runFolder(root, run);
@@ -179,7 +208,7 @@ describe('createFileOutputStore: zero objects', () => {
 
   it('writes empty files when nothing tells the columns', async () => {
     const run = makeRun();
-    const output = await createFileOutputStore({ root }).begin(run);
+    const output = await createFileOutputStore({ root, bom: false }).begin(run);
     const { manifest: manifest } = await output.commit();
     const folder = runFolder(root, run);
     expect(await readFile(path.join(folder, `${run.runId}.csv`), 'utf8')).toBe('');
@@ -242,7 +271,7 @@ describe('createFileOutputStore: manifest', () => {
   });
 
   it('keeps the first 1,000 errors and counts the rest in errorsDropped', async () => {
-    const output = await createFileOutputStore({ root }).begin(makeRun());
+    const output = await createFileOutputStore({ root, bom: false }).begin(makeRun());
     const errors = (from: number, count: number): unknown[] => Array.from({ length: count }, (_, i) => ({ index: from + i }));
     await output.writePage(makePage([{ A: 1 }], { errors: errors(0, 600) }));
     await output.writePage(makePage([{ A: 2 }], { errors: errors(600, 600) }));
@@ -259,7 +288,7 @@ describe('createFileOutputStore: manifest', () => {
     ]);
     expect(await readManifest(manifestPath(root, makeRun()))).toEqual(manifest);
 
-    const few = await createFileOutputStore({ root }).begin(makeRun({ runId: 'few' }));
+    const few = await createFileOutputStore({ root, bom: false }).begin(makeRun({ runId: 'few' }));
     await few.writePage(makePage([], { errors: errors(0, MANIFEST_ERRORS_LIMIT) }));
     const { manifest: fewManifest } = await few.commit();
     expect(fewManifest.errors).toHaveLength(MANIFEST_ERRORS_LIMIT);
@@ -267,7 +296,7 @@ describe('createFileOutputStore: manifest', () => {
   });
 
   it('leaves out select and scheduledFor when the run has none', async () => {
-    const output = await createFileOutputStore({ root }).begin(makeRun());
+    const output = await createFileOutputStore({ root, bom: false }).begin(makeRun());
     const { manifest: manifest } = await output.commit();
     expect('select' in manifest).toBe(false);
     expect('scheduledFor' in manifest).toBe(false);
@@ -282,7 +311,7 @@ describe('createFileOutputStore: manifest', () => {
 describe('createFileOutputStore: atomicity', () => {
   it('keeps data under dot-prefixed temporary names until commit', async () => {
     const run = makeRun();
-    const output = await createFileOutputStore({ root }).begin(run);
+    const output = await createFileOutputStore({ root, bom: false }).begin(run);
     await output.writePage(makePage([{ Name: 'a' }]));
     const folder = runFolder(root, run);
     expect(await listFolder(folder)).toEqual([`.${run.runId}.csv.tmp`, `.${run.runId}.jsonl.tmp`]);
@@ -309,7 +338,7 @@ describe('createFileOutputStore: atomicity', () => {
     expect(leftovers).toEqual([`.${run.runId}.csv.tmp`, `.${run.runId}.jsonl.tmp`]);
     expect((await stat(path.join(folder, `.${run.runId}.jsonl.tmp`))).size).toBeGreaterThan(0);
 
-    const retry = await createFileOutputStore({ root }).begin({ ...run, attempt: 2 });
+    const retry = await createFileOutputStore({ root, bom: false }).begin({ ...run, attempt: 2 });
     for (const name of leftovers) expect((await stat(path.join(folder, name))).size).toBe(0);
     await retry.writePage(makePage([{ Name: 'second attempt', Index: 1 }]));
     const { manifest: manifest } = await retry.commit();
@@ -321,12 +350,12 @@ describe('createFileOutputStore: atomicity', () => {
   it('removes stale temporary files of an abandoned attempt at begin', async () => {
     const run = makeRun();
     const folder = runFolder(root, run);
-    const abandoned = await createFileOutputStore({ root }).begin(run);
+    const abandoned = await createFileOutputStore({ root, bom: false }).begin(run);
     await abandoned.writePage(makePage([{ Name: 'abandoned', Secret: 'x' }]));
     // A stale manifest temporary from an attempt killed during commit.
     await writeFile(path.join(folder, `.${run.runId}.manifest.json.tmp`), '{"half":');
 
-    const retry = await createFileOutputStore({ root }).begin({ ...run, attempt: 2 });
+    const retry = await createFileOutputStore({ root, bom: false }).begin({ ...run, attempt: 2 });
     expect(await listFolder(folder)).toEqual([`.${run.runId}.csv.tmp`, `.${run.runId}.jsonl.tmp`]);
     await retry.writePage(makePage([{ Name: 'kept' }]));
     await retry.commit();
@@ -339,11 +368,11 @@ describe('createFileOutputStore: atomicity', () => {
   it('abandon() removes its temporaries, writes no manifest and keeps an earlier complete set', async () => {
     const run = makeRun();
     const folder = runFolder(root, run);
-    const first = await createFileOutputStore({ root }).begin(run);
+    const first = await createFileOutputStore({ root, bom: false }).begin(run);
     await first.writePage(makePage([{ Name: 'complete' }]));
     await first.commit();
 
-    const retry = await createFileOutputStore({ root }).begin({ ...run, attempt: 2 });
+    const retry = await createFileOutputStore({ root, bom: false }).begin({ ...run, attempt: 2 });
     await retry.writePage(makePage([{ Name: 'partial' }]));
     await retry.abandon();
     await retry.abandon();
@@ -356,9 +385,9 @@ describe('createFileOutputStore: atomicity', () => {
   it('keeps a stalled attempt that wakes up from touching the files of the attempt that replaced it', async () => {
     const run = makeRun();
     const folder = runFolder(root, run);
-    const stalled = await createFileOutputStore({ root }).begin({ ...run, attemptId: 'first' });
+    const stalled = await createFileOutputStore({ root, bom: false }).begin({ ...run, attemptId: 'first' });
     await stalled.writePage(makePage([{ Name: 'from the stalled attempt' }]));
-    const replacement = await createFileOutputStore({ root }).begin({ ...run, attempt: 2, attemptId: 'second' });
+    const replacement = await createFileOutputStore({ root, bom: false }).begin({ ...run, attempt: 2, attemptId: 'second' });
     await replacement.writePage(makePage([{ Name: 'from the replacement' }]));
     // The stalled attempt resumes, notices it lost the run and cleans up after itself only.
     await stalled.abandon();
@@ -370,11 +399,11 @@ describe('createFileOutputStore: atomicity', () => {
   it('replaces the files of an earlier committed attempt of the same run', async () => {
     const run = makeRun();
     const folder = runFolder(root, run);
-    const first = await createFileOutputStore({ root }).begin(run);
+    const first = await createFileOutputStore({ root, bom: false }).begin(run);
     await first.writePage(makePage([{ Name: 'first' }, { Name: 'first again' }]));
     const { manifest: firstManifest } = await first.commit();
 
-    const second = await createFileOutputStore({ root }).begin({ ...run, attempt: 2 });
+    const second = await createFileOutputStore({ root, bom: false }).begin({ ...run, attempt: 2 });
     await second.writePage(makePage([{ Name: 'second' }]));
     const { manifest: secondManifest } = await second.commit();
 
@@ -413,10 +442,10 @@ describe('createFileOutputStore: failure', () => {
 
   it('a failed retry does not leave an earlier attempt’s data next to its failed manifest', async () => {
     const run = makeRun();
-    const first = await createFileOutputStore({ root }).begin(run);
+    const first = await createFileOutputStore({ root, bom: false }).begin(run);
     await first.writePage(makePage([{ Name: 'first' }]));
     await first.commit();
-    const second = await createFileOutputStore({ root }).begin({ ...run, attempt: 2 });
+    const second = await createFileOutputStore({ root, bom: false }).begin({ ...run, attempt: 2 });
     await second.fail({ code: 'RUN_ABORTED', message: 'shutdown' });
     expect(await listFolder(runFolder(root, run))).toEqual([`${run.runId}.manifest.json`]);
     expect((await readManifest(manifestPath(root, run))).attempt).toBe(2);
@@ -425,7 +454,7 @@ describe('createFileOutputStore: failure', () => {
   it('reports a commit that cannot rename as STORE_WRITE_FAILED, then allows only fail()', async () => {
     const run = makeRun({ formats: ['jsonl'] });
     const folder = runFolder(root, run);
-    const output = await createFileOutputStore({ root }).begin(run);
+    const output = await createFileOutputStore({ root, bom: false }).begin(run);
     await output.writePage(makePage([{ Name: 'a' }]));
     // A non-empty directory under the final name makes both unlink and rename fail.
     const blocker = path.join(folder, `${run.runId}.jsonl`);
@@ -450,7 +479,7 @@ describe('createFileOutputStore: failure', () => {
 
 describe('createFileOutputStore: misuse', () => {
   it('throws on writePage or commit after commit, and on fail after commit', async () => {
-    const output = await createFileOutputStore({ root }).begin(makeRun());
+    const output = await createFileOutputStore({ root, bom: false }).begin(makeRun());
     await output.commit();
     await expect(output.writePage(makePage([{ A: 1 }]))).rejects.toThrow(/writePage\(\).*done/);
     await expect(output.commit()).rejects.toThrow(/commit\(\).*done/);
@@ -458,14 +487,14 @@ describe('createFileOutputStore: misuse', () => {
   });
 
   it('throws on writePage or commit after fail', async () => {
-    const output = await createFileOutputStore({ root }).begin(makeRun());
+    const output = await createFileOutputStore({ root, bom: false }).begin(makeRun());
     await output.fail({ code: 'INTERNAL', message: 'x' });
     await expect(output.writePage(makePage([{ A: 1 }]))).rejects.toThrow(Error);
     await expect(output.commit()).rejects.toThrow(Error);
   });
 
   it('refuses overlapping calls, which would interleave pages', async () => {
-    const output = await createFileOutputStore({ root }).begin(makeRun());
+    const output = await createFileOutputStore({ root, bom: false }).begin(makeRun());
     const first = output.writePage(makePage([{ A: 1 }]));
     await expect(output.writePage(makePage([{ A: 2 }]))).rejects.toThrow(/busy/);
     await first;
@@ -482,7 +511,7 @@ describe('createFileOutputStore: misuse', () => {
     // Its JSON output would be named like the manifest of run 'daily'.
     ['runId', { runId: 'daily.Manifest' }, '.manifest'],
   ] as const)('rejects a bad %s (%j) before touching the disk', async (_name, override, shown) => {
-    await expectStoreError(createFileOutputStore({ root }).begin(makeRun(override)), shown);
+    await expectStoreError(createFileOutputStore({ root, bom: false }).begin(makeRun(override)), shown);
     expect(await listFolder(root)).toEqual([]);
   });
 

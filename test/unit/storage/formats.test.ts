@@ -55,7 +55,7 @@ afterEach(async () => {
 
 async function writeRun(objects: Record<string, unknown>[], overrides: Parameters<typeof makeRun>[0], propertyTypes?: Record<string, string>): Promise<string> {
   const run = makeRun(overrides);
-  const output = await createFileOutputStore({ root }).begin(run);
+  const output = await createFileOutputStore({ root, bom: false }).begin(run);
   // Split over pages, with an empty page in between, as a paging cmdlet delivers them.
   const half = Math.ceil(objects.length / 2);
   await output.writePage(makePage(objects.slice(0, half), propertyTypes === undefined ? {} : { propertyTypes }));
@@ -81,7 +81,7 @@ describe('json format', () => {
 
   it('writes [] for a run without objects', async () => {
     const run = makeRun({ formats: ['json', 'jsonl'] });
-    const output = await createFileOutputStore({ root }).begin(run);
+    const output = await createFileOutputStore({ root, bom: false }).begin(run);
     await output.writePage(makePage([]));
     const { manifest: manifest } = await output.commit();
     expect(await readFile(path.join(runFolder(root, run), `${run.runId}.json`), 'utf8')).toBe('[]\n');
@@ -213,7 +213,7 @@ describe('clixml format', () => {
 
   it('keeps types announced on an earlier page and matches names case-insensitively', async () => {
     const run = makeRun({ formats: ['clixml'] });
-    const output = await createFileOutputStore({ root }).begin(run);
+    const output = await createFileOutputStore({ root, bom: false }).begin(run);
     await output.writePage(makePage([{ whencreated: '2022-09-21T08:07:47.1234567+02:00' }], { propertyTypes: { WhenCreated: 'System.DateTime' } }));
     await output.writePage(makePage([{ whencreated: '2023-01-01T00:00:00.5+00:00' }]));
     await output.commit();
@@ -226,7 +226,7 @@ describe('clixml format', () => {
 
   it('writes an empty document for a run without objects', async () => {
     const run = makeRun({ formats: ['clixml'] });
-    const output = await createFileOutputStore({ root }).begin(run);
+    const output = await createFileOutputStore({ root, bom: false }).begin(run);
     await output.writePage(makePage([]));
     await output.commit();
     const xml = await readFile(path.join(runFolder(root, run), `${run.runId}.clixml`), 'utf8');
