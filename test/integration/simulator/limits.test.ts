@@ -30,9 +30,14 @@ describe('per-tenant concurrency cap', () => {
     const { tenant, token, url } = await tenantWithToken('capped.onmicrosoft.com', {
       organization: 'capped.onmicrosoft.com',
       concurrencyCap: 2,
-      latencyMs: 200,
+      // Long enough that the three later requests arrive while the first two are held, even on a
+      // busy machine: they are sent only once the server holds the first two.
+      latencyMs: 5_000,
     });
-    const replies = await Promise.all(Array.from({ length: 5 }, () => invoke(agent, url, { token, body: cmdlet('Get-OrganizationConfig') })));
+    const call = (): ReturnType<typeof invoke> => invoke(agent, url, { token, body: cmdlet('Get-OrganizationConfig') });
+    const first = [call(), call()];
+    await vi.waitFor(() => expect(sim.recorder.stats(tenant.organization, 'exo').inFlight).toBe(2), { timeout: 20_000, interval: 20 });
+    const replies = await Promise.all([...first, call(), call(), call()]);
     const refused = replies.filter((reply) => reply.status === 429);
     expect(replies.filter((reply) => reply.status === 200)).toHaveLength(2);
     expect(refused).toHaveLength(3);
